@@ -1,0 +1,46 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# mvm: see README.md.
+#
+#   make              the module (against Debian's 6.1 test kernel), the
+#                     launcher and the selftests, all under build/
+#   make demo         boot the svm test VM, load mvm, show it working
+#   make check        every lane; LANE="svm vmx" runs some
+#   make clean
+#
+# Kbuild (top-level and module/Kbuild) describes the module itself.
+
+VM        := selftests/vm
+BUILD     := build
+UCFLAGS   := -std=c11 -O2 -g -Wall -Wextra -Werror -Iuapi -static
+SELFTESTS := dev_test module_test coexist_test
+TESTLIB   := selftests/lib/ktap.c selftests/lib/mvm_util.c
+TESTHDRS  := selftests/lib/ktap.h selftests/lib/mvm_util.h uapi/linux/mvm.h
+
+all: module userspace selftests
+
+module:
+	@$(VM)/run.sh module
+
+userspace: $(BUILD)/bin/mvm
+
+$(BUILD)/bin/mvm: userspace/mvm.c uapi/linux/mvm.h
+	@mkdir -p $(@D)
+	$(CC) $(UCFLAGS) -o $@ $<
+
+selftests: $(SELFTESTS:%=$(BUILD)/selftests/%)
+
+$(BUILD)/selftests/%: selftests/%.c $(TESTLIB) $(TESTHDRS)
+	@mkdir -p $(@D)
+	$(CC) $(UCFLAGS) -pthread -Iselftests -o $@ $< $(TESTLIB)
+
+demo: userspace selftests
+	@$(VM)/run.sh demo
+
+check: userspace selftests
+	@$(VM)/run.sh check $(LANE)
+
+clean:
+	rm -rf $(BUILD)
+
+.PHONY: all module userspace selftests demo check clean

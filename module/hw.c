@@ -1,0 +1,201 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Switching hardware virtualization on and off.
+ *
+ * mvm switches EFER.SVME or VMXON on only while at least one VM exists, so
+ * it can sit beside kvm_amd or kvm_intel: whichever creates a VM first owns
+ * the CPUs, and the other one gets -EBUSY.  The off path also runs on CPU
+ * offline and on reboot and kexec (a reboot notifier), so the next kernel
+ * never inherits a CPU in SVM or VMX operation.
+ *
+ * mvm does not take the kernel's emergency virtualization callback (the
+ * crash path): there is a single slot, KVM registers into it whenever it
+ * switches virtualization on (6.12) or loads (kvm_intel on 6.1), and either
+ * hypervisor WARNs when the other holds it.  Sitting beside KVM comes first;
+ * Documentation/mvm/index.rst, "Sharing the CPU", says what that costs.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/atomic.h>
+#include <linux/cpu.h>
+#include <linux/cpuhotplug.h>
+#include <linux/mutex.h>
+#include <linux/percpu.h>
+#include <linux/reboot.h>
+
+#include "mvm.h"
+
+/*
+ * mvm_hw_lock serialises changes of mvm_hw_users.  Those changes also hold
+ * cpus_read_lock(), and the hotplug callbacks run under the hotplug write
+ * lock, so the callbacks see a stable count.
+ */
+static DEFINE_MUTEX(mvm_hw_lock);
+static unsigned int mvm_hw_users;
+static bool mvm_hw_rebooting;
+static DEFINE_PER_CPU(bool, mvm_hw_enabled);
+static atomic_t mvm_hw_busy;
+static int mvm_hw_cpuhp_state;
+
+static int mvm_hw_enable_cpu(void)
+{
+	int r;
+
+	if (__this_cpu_read(mvm_hw_enabled))
+		return 0;
+	r = mvm_ops->cpu_enable();
+	if (!r)
+		__this_cpu_write(mvm_hw_enabled, true);
+	return r;
+}
+
+static void mvm_hw_disable_cpu(void)
+{
+	if (!__this_cpu_read(mvm_hw_enabled))
+		return;
+	mvm_ops->cpu_disable();
+	__this_cpu_write(mvm_hw_enabled, false);
+}
+
+static void mvm_hw_enable_ipi(void *unused)
+{
+	if (mvm_hw_enable_cpu())
+		atomic_inc(&mvm_hw_busy);
+}
+
+static void mvm_hw_disable_ipi(void *unused)
+{
+	mvm_hw_disable_cpu();
+}
+
+static int mvm_hw_enable_all(void)
+{
+	atomic_set(&mvm_hw_busy, 0);
+	on_each_cpu(mvm_hw_enable_ipi, NULL, 1);
+	if (atomic_read(&mvm_hw_busy)) {
+		on_each_cpu(mvm_hw_disable_ipi, NULL, 1);
+		pr_warn("cannot enable %s: in use by another hypervisor on %d CPU(s)\n",
+			mvm_ops->name, atomic_read(&mvm_hw_busy));
+		return -EBUSY;
+	}
+	return 0;
+}
+
+static void mvm_hw_disable_all(void)
+{
+	on_each_cpu(mvm_hw_disable_ipi, NULL, 1);
+}
+
+/**
+ * mvm_hw_get - make sure virtualization is on, for one more VM
+ *
+ * Return: 0, -EBUSY if another hypervisor owns a CPU, or -EBUSY while the
+ * machine reboots.
+ */
+int mvm_hw_get(void)
+{
+	int r = 0;
+
+	mutex_lock(&mvm_hw_lock);
+	cpus_read_lock();
+	if (mvm_hw_rebooting)
+		r = -EBUSY;
+	else if (!mvm_hw_users)
+		r = mvm_hw_enable_all();
+	if (!r)
+		mvm_hw_users++;
+	cpus_read_unlock();
+	mutex_unlock(&mvm_hw_lock);
+	return r;
+}
+
+/**
+ * mvm_hw_put - drop a VM's hold on virtualization; the last one switches it off
+ */
+void mvm_hw_put(void)
+{
+	mutex_lock(&mvm_hw_lock);
+	cpus_read_lock();
+	if (!WARN_ON_ONCE(!mvm_hw_users) && !--mvm_hw_users &&
+	    !mvm_hw_rebooting)
+		mvm_hw_disable_all();
+	cpus_read_unlock();
+	mutex_unlock(&mvm_hw_lock);
+}
+
+/* CPU hotplug callbacks run on the CPU concerned, with hotplug locked. */
+static int mvm_hw_cpu_online(unsigned int cpu)
+{
+	unsigned long flags;
+	int r = 0;
+
+	if (!mvm_hw_users || mvm_hw_rebooting)
+		return 0;
+	local_irq_save(flags);
+	r = mvm_hw_enable_cpu();
+	local_irq_restore(flags);
+	if (r)
+		pr_warn("cpu %u: cannot enable %s: in use by another hypervisor\n",
+			cpu, mvm_ops->name);
+	return r;
+}
+
+static int mvm_hw_cpu_offline(unsigned int cpu)
+{
+	unsigned long flags;
+
+	local_irq_save(flags);
+	mvm_hw_disable_cpu();
+	local_irq_restore(flags);
+	return 0;
+}
+
+/*
+ * An orderly reboot or kexec: switch every CPU off and refuse new VMs.  VMs
+ * that still exist keep their memory; they can no longer run.
+ */
+static int mvm_hw_reboot(struct notifier_block *nb, unsigned long action,
+			 void *unused)
+{
+	mutex_lock(&mvm_hw_lock);
+	cpus_read_lock();
+	mvm_hw_rebooting = true;
+	if (mvm_hw_users)
+		mvm_hw_disable_all();
+	cpus_read_unlock();
+	mutex_unlock(&mvm_hw_lock);
+	return NOTIFY_OK;
+}
+
+static struct notifier_block mvm_hw_reboot_nb = {
+	.notifier_call = mvm_hw_reboot,
+	.priority = 0,
+};
+
+int mvm_hw_init(void)
+{
+	int r;
+
+	r = cpuhp_setup_state_nocalls(CPUHP_AP_ONLINE_DYN, "mvm:online",
+				      mvm_hw_cpu_online, mvm_hw_cpu_offline);
+	if (r < 0)
+		return r;
+	mvm_hw_cpuhp_state = r;
+
+	r = register_reboot_notifier(&mvm_hw_reboot_nb);
+	if (r)
+		goto err_remove_cpuhp;
+	return 0;
+
+err_remove_cpuhp:
+	cpuhp_remove_state_nocalls(mvm_hw_cpuhp_state);
+	return r;
+}
+
+void mvm_hw_exit(void)
+{
+	unregister_reboot_notifier(&mvm_hw_reboot_nb);
+	cpuhp_remove_state_nocalls(mvm_hw_cpuhp_state);
+	/* Every VM held a module reference, so none is left. */
+	WARN_ON_ONCE(mvm_hw_users);
+}

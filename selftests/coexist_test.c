@@ -1,0 +1,172 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Sharing the CPU with KVM: whichever hypervisor switches virtualization on
+ * first owns the CPUs, and the other one gets EBUSY until it lets go.
+ *
+ * KVM since 6.12 switches virtualization on when kvm_amd/kvm_intel loads
+ * (kvm.enable_virt_at_load), earlier kernels when the first KVM VM is made;
+ * either way KVM must fail to get the CPUs while an mvm VM exists, and mvm
+ * must fail while KVM holds them.
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "lib/ktap.h"
+#include "lib/mvm_util.h"
+
+static const char *kvm_vendor_module(void)
+{
+	int dev = mvm_open_dev();
+	long b;
+
+	if (dev < 0)
+		return NULL;
+	b = ioctl(dev, MVM_CHECK_EXTENSION, MVM_CAP_BACKEND);
+	close(dev);
+	return b == MVM_BACKEND_SVM ? "kvm_amd" : "kvm_intel";
+}
+
+static int modprobe(const char *args)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "modprobe %s 2>/dev/null", args);
+	return system(cmd);
+}
+
+/* Does this kernel have the vendor module?  Looks it up in modules.dep. */
+static int kvm_available(void)
+{
+	char path[300], line[512], want[32];
+	struct utsname u;
+	int found = 0;
+	FILE *f;
+
+	if (uname(&u))
+		return 0;
+	snprintf(path, sizeof(path), "/lib/modules/%s/modules.dep", u.release);
+	/* Module names use '_', file names '-'. */
+	snprintf(want, sizeof(want), "/%s.ko", kvm_vendor_module());
+	want[strlen("/kvm")] = '-';
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	while (!found && fgets(line, sizeof(line), f)) {
+		char *colon = strchr(line, ':');
+
+		if (colon) {
+			*colon = '\0';
+			found = strstr(line, want) != NULL;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+static void kvm_unload(void)
+{
+	char args[64];
+
+	snprintf(args, sizeof(args), "-r %s kvm", kvm_vendor_module());
+	modprobe(args);
+}
+
+/* KVM_CREATE_VM; -1 with errno if /dev/kvm is missing or refuses. */
+static int kvm_create_vm(void)
+{
+	int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC), vm, e;
+
+	if (kvm < 0)
+		return -1;
+	vm = ioctl(kvm, KVM_CREATE_VM, 0);
+	e = errno;
+	close(kvm);
+	errno = e;
+	return vm;
+}
+
+static int kvm_blocked_by_mvm_vm(void)
+{
+	int vm, kvm_vm;
+
+	if (!kvm_available())
+		SKIP("%s is not available in this kernel", kvm_vendor_module());
+	kvm_unload();
+	vm = mvm_create_vm();
+	CHECK(vm >= 0, "mvm VM");
+	/* Loading may already fail, with enable_virt_at_load (6.12). */
+	if (!modprobe(kvm_vendor_module())) {
+		kvm_vm = kvm_create_vm();
+		CHECK(kvm_vm < 0 && errno == EBUSY,
+		      "KVM VM creation while mvm owns the CPUs: %d", kvm_vm);
+	}
+	close(vm);
+	/* Now that mvm let go, KVM gets the CPUs. */
+	kvm_unload();
+	CHECK(!modprobe(kvm_vendor_module()), "modprobe after mvm let go");
+	kvm_vm = kvm_create_vm();
+	CHECK(kvm_vm >= 0, "KVM VM after mvm let go");
+	close(kvm_vm);
+	kvm_unload();
+	return KTAP_PASS;
+}
+
+static int mvm_blocked_by_kvm_vm(void)
+{
+	int vm, kvm_vm;
+
+	if (!kvm_available())
+		SKIP("%s is not available in this kernel", kvm_vendor_module());
+	CHECK(!modprobe(kvm_vendor_module()), "modprobe");
+	kvm_vm = kvm_create_vm();
+	CHECK(kvm_vm >= 0, "KVM VM");
+	CHECK_ERRNO(mvm_create_vm(), EBUSY);
+	close(kvm_vm);
+	kvm_unload();
+	vm = mvm_create_vm();
+	CHECK(vm >= 0, "mvm VM after KVM let go");
+	close(vm);
+	return KTAP_PASS;
+}
+
+/* KVM in 6.12 keeps the CPUs from module load on, by default. */
+static int mvm_blocked_by_kvm_at_load(void)
+{
+	int vm;
+
+	if (!kvm_available())
+		SKIP("%s is not available in this kernel", kvm_vendor_module());
+	kvm_unload();
+	CHECK(!modprobe("kvm"), "modprobe kvm");
+	if (access("/sys/module/kvm/parameters/enable_virt_at_load", F_OK)) {
+		kvm_unload();
+		SKIP("this KVM has no enable_virt_at_load (before 6.12)");
+	}
+	kvm_unload();
+	CHECK(!modprobe("kvm enable_virt_at_load=1"), "modprobe kvm");
+	CHECK(!modprobe(kvm_vendor_module()), "modprobe vendor");
+	CHECK_ERRNO(mvm_create_vm(), EBUSY);
+	kvm_unload();
+	vm = mvm_create_vm();
+	CHECK(vm >= 0, "mvm VM after KVM unloaded");
+	close(vm);
+	return KTAP_PASS;
+}
+
+static const struct ktap_case cases[] = {
+	KTAP_CASE_T(kvm_blocked_by_mvm_vm, 120),
+	KTAP_CASE_T(mvm_blocked_by_kvm_vm, 120),
+	KTAP_CASE_T(mvm_blocked_by_kvm_at_load, 120),
+};
+
+int main(void)
+{
+	return ktap_run(cases, sizeof(cases) / sizeof(cases[0]));
+}

@@ -1,0 +1,61 @@
+// SPDX-License-Identifier: GPL-2.0
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "mvm_util.h"
+
+int mvm_open_dev(void)
+{
+	return open(MVM_DEV, O_RDWR | O_CLOEXEC);
+}
+
+int mvm_create_vm(void)
+{
+	int dev = mvm_open_dev(), vm, e;
+
+	if (dev < 0)
+		return -1;
+	vm = ioctl(dev, MVM_CREATE_VM, 0);
+	e = errno;
+	close(dev);
+	errno = e;
+	return vm;
+}
+
+const char *mvm_ko_path(void)
+{
+	const char *p = getenv("MVM_KO");
+
+	return p ? p : MVM_KO_DEFAULT;
+}
+
+int mvm_load(void)
+{
+	int fd = open(mvm_ko_path(), O_RDONLY | O_CLOEXEC), r, e;
+
+	if (fd < 0)
+		return -1;
+	r = syscall(SYS_finit_module, fd, "", 0);
+	e = errno;
+	close(fd);
+	errno = e;
+	return r;
+}
+
+int mvm_unload(void)
+{
+	return syscall(SYS_delete_module, "mvm", O_NONBLOCK);
+}
+
+int mvm_loaded(void)
+{
+	struct stat st;
+
+	return !stat("/sys/module/mvm", &st);
+}

@@ -1,0 +1,330 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The test-VM runner.
+#
+#   run.sh module          build mvm.ko against the 6.1 test kernel
+#   run.sh check [LANE...] run lanes (default: all); KTAP out, and a last
+#                          line "N passed, N failed[, N skipped]"
+#   run.sh demo            boot the svm test VM, load mvm, show it working
+#
+# Lanes:
+#   lint      checkpatch --strict, sparse, W=1 on 6.1 and 6.12 (host only)
+#   svm       QEMU TCG -cpu max (SVM + NPT), Debian's 6.1 kernel
+#   svm-6.12  the same on Debian's 6.12 kernel
+#   vmx       Bochs corei7_skylake_x (VMX + EPT + VPID), Debian's 6.1 kernel
+#   debug     QEMU TCG on a 6.1 kernel with KASAN, lockdep, kmemleak, UBSAN
+#
+# Each VM lane loads mvm, runs every selftest, and fails on any report in
+# the kernel log.  Every lane has a time bound.
+set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+ALL_LANES="lint svm svm-6.12 vmx debug"
+# Seconds a lane's VM may run before it is killed and the lane fails.
+declare -A LANE_TIMEOUT=([svm]=600 [svm-6.12]=600 [vmx]=1800 [debug]=1200)
+
+# Kernel-log lines that fail a lane: oopses, warnings, sanitizer and lockdep
+# reports, leaks, hung tasks and lockups.
+BAD_LOG='BUG:|WARNING:|Oops|general protection fault|Kernel panic|KASAN|UBSAN|'\
+'kmemleak: [0-9]+ new suspected|unreferenced object|possible circular locking|'\
+'possible recursive locking|inconsistent lock state|suspicious RCU usage|'\
+'DEBUG_LOCKS_WARN_ON|lockdep|blocked for more than|soft lockup|hard LOCKUP|'\
+'list_add corruption|list_del corruption|Call Trace:'
+
+pass=0
+fail=0
+skip=0
+lane_no=0
+
+# --- pieces ----------------------------------------------------------------
+
+checkpatch_dir() {
+	local ver dir
+	ver=$(dpkg-query -W -f='${Version}' linux-source-6.1)
+	dir="$MVM_CACHE/checkpatch-$ver"
+	if [ ! -f "$dir/scripts/checkpatch.pl" ]; then
+		log "extracting checkpatch from linux-source-6.1"
+		mkdir -p "$dir.tmp"
+		tar -xJf /usr/src/linux-source-6.1.tar.xz -C "$dir.tmp" \
+			--strip-components=1 linux-source-6.1/scripts/checkpatch.pl \
+			linux-source-6.1/scripts/spelling.txt \
+			linux-source-6.1/scripts/const_structs.checkpatch
+		rm -rf "$dir"
+		mv "$dir.tmp" "$dir"
+	fi
+	echo "$dir"
+}
+
+# Modules of the test kernel that go into the initramfs (with dependencies).
+KVM_MODULES="kvm kvm-amd kvm-intel"
+
+# stage_kvm_modules TREE ABI STAGE: copy KVM and what it depends on,
+# uncompressed (busybox cannot load .ko.xz), and run depmod.
+stage_kvm_modules() {
+	local tree=$1 abi=$2 stage=$3 src="$1/lib/modules/$2" queue m f deps
+	queue=$KVM_MODULES
+	declare -A seen=()
+	while [ -n "$queue" ]; do
+		set -- $queue
+		m=$1
+		shift
+		queue="$*"
+		[ -n "${seen[$m]:-}" ] && continue
+		seen[$m]=1
+		f=$(find "$src/kernel" -name "$m.ko" -o -name "$m.ko.xz" \
+			-o -name "${m//_/-}.ko" -o -name "${m//_/-}.ko.xz" |
+			head -n 1)
+		[ -n "$f" ] || continue
+		mkdir -p "$stage/lib/modules/$abi/kernel"
+		case $f in
+		*.xz) xz -dc "$f" > "$stage/lib/modules/$abi/kernel/$(basename "${f%.xz}")" ;;
+		*) cp "$f" "$stage/lib/modules/$abi/kernel/" ;;
+		esac
+		deps=$(/sbin/modinfo -F depends "$f" | tr ',' ' ')
+		queue="$queue $deps"
+	done
+	cp "$src"/modules.order "$src"/modules.builtin "$src"/modules.builtin.modinfo \
+		"$stage/lib/modules/$abi/" 2>/dev/null || true
+	/sbin/depmod -b "$stage" "$abi"
+}
+
+# make_initramfs OUT KO [TREE ABI]: busybox, /init, mvm.ko, the launcher, the
+# selftests, and the kernel's KVM modules when TREE is given.
+make_initramfs() {
+	local out=$1 ko=$2 tree=${3:-} abi=${4:-} stage
+	stage=$(mktemp -d)
+	mkdir -p "$stage"/{bin,sbin,usr/bin,lib/mvm,selftests,proc,sys,dev,tmp}
+	cp /bin/busybox "$stage/bin/busybox"
+	cp "$MVM_TOP/selftests/vm/init" "$stage/init"
+	cp "$ko" "$stage/lib/mvm/mvm.ko"
+	cp "$MVM_BUILD/bin/mvm" "$stage/usr/bin/mvm"
+	cp "$MVM_BUILD"/selftests/*_test "$stage/selftests/"
+	[ -n "$tree" ] && stage_kvm_modules "$tree" "$abi" "$stage"
+	(cd "$stage" && find . | cpio -o -H newc --quiet | gzip -1) > "$out"
+	rm -rf "$stage"
+}
+
+# boot_qemu KERNEL INITRD APPEND LOG TIMEOUT
+boot_qemu() {
+	local rc=0
+	timeout -k 5 "$5" qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m 1024 \
+		-nodefaults -no-user-config -display none -no-reboot \
+		-serial "file:$4" -kernel "$1" -initrd "$2" -append "$3" \
+		</dev/null >&2 || rc=$?
+	return $rc
+}
+
+# boot_bochs KERNEL INITRD APPEND LOG TIMEOUT
+boot_bochs() {
+	need_pkgs bochs bochsbios vgabios isolinux syslinux-common xorriso bsdutils
+	"$MVM_TOP/selftests/vm/bochs-run.sh" "$1" "$2" "$3" "$4" "$5" MVM-DONE
+}
+
+# --- results ----------------------------------------------------------------
+
+# result OK|FAIL|SKIP NAME [REASON]: one KTAP line at lane depth.
+case_no=0
+result() {
+	case_no=$((case_no + 1))
+	case $1 in
+	OK) pass=$((pass + 1)); echo "    ok $case_no $2" ;;
+	SKIP) skip=$((skip + 1)); echo "    ok $case_no $2 # SKIP $3" ;;
+	*) fail=$((fail + 1)); echo "    not ok $case_no $2${3:+ # $3}" ;;
+	esac
+}
+
+# lane_begin NAME DESCRIPTION / lane_end NAME: nest each lane's cases.
+lane_failed_before=0
+lane_start=0
+lane_begin() {
+	case_no=0
+	lane_failed_before=$fail
+	lane_start=$SECONDS
+	echo "  # lane $1: $2"
+	echo "    KTAP version 1"
+}
+
+lane_end() {
+	lane_no=$((lane_no + 1))
+	echo "    1..$case_no"
+	echo "  # lane $1 took $((SECONDS - lane_start)) s"
+	if [ "$fail" -eq "$lane_failed_before" ]; then
+		echo "  ok $lane_no $1"
+	else
+		echo "  not ok $lane_no $1"
+	fi
+}
+
+# check_vm_log LOG STATUS: turn a VM's serial log into results.
+check_vm_log() {
+	local log=$1 status=$2 clean
+	clean=$(mktemp)
+	tr -d '\r' < "$log" > "$clean"
+	if grep -q '^MVM-DONE' "$clean"; then
+		result OK boot
+	else
+		result FAIL boot "no MVM-DONE (status $status); log tail follows"
+		tail -n 40 "$clean" | sed 's/^/    # /'
+	fi
+	if grep -q '^MVM-LOADED' "$clean"; then
+		result OK load_mvm
+	else
+		result FAIL load_mvm
+		grep -m 5 'mvm' "$clean" | sed 's/^/    # /' || true
+	fi
+	# Selftest output: the init script indents each binary's KTAP by four.
+	sed -n '/^KTAP version 1$/,/^MVM-DMESG-BEGIN$/p' "$clean" > "$clean.ktap"
+	local line name bin_failed=0 leaf_failed=0
+	while IFS= read -r line; do
+		case $line in
+		"    ok "*"# SKIP"*)
+			name=${line#    ok }
+			name=${name#* }
+			result SKIP "${name%% # SKIP*}" "${name#* # SKIP }" ;;
+		"    ok "*)
+			name=${line#    ok }
+			result OK "${name#* }" ;;
+		"    not ok "*)
+			name=${line#    not ok }
+			leaf_failed=1
+			result FAIL "${name#* }" ;;
+		"    #"*)
+			echo "    $line" ;;
+		"not ok "*)
+			# A binary that failed without a failing case crashed.
+			[ $leaf_failed = 0 ] && result FAIL "${line#not ok [0-9]* }" crashed
+			leaf_failed=0 ;;
+		"ok "*)
+			leaf_failed=0 ;;
+		esac
+	done < "$clean.ktap"
+	if grep -nE "$BAD_LOG" "$clean" > "$clean.bad"; then
+		result FAIL kernel_log "reports in the kernel log"
+		head -n 40 "$clean.bad" | sed 's/^/    # /'
+	else
+		result OK kernel_log
+	fi
+	rm -f "$clean" "$clean.ktap" "$clean.bad"
+}
+
+# --- lanes ------------------------------------------------------------------
+
+# vm_lane NAME DESCRIPTION BOOTFN KERNEL INITRD: boot, then check the log.
+vm_lane() {
+	local name=$1 desc=$2 boot=$3 kernel=$4 initrd=$5 status=0
+	local logf="$MVM_BUILD/$name.log"
+	lane_begin "$name" "$desc"
+	rm -f "$logf"
+	$boot "$kernel" "$initrd" "console=ttyS0 quiet panic=-1 mvm.mode=check" \
+		"$logf" "${LANE_TIMEOUT[$name]}" || status=$?
+	[ -f "$logf" ] || : > "$logf"
+	check_vm_log "$logf" "$status"
+	echo "    # serial log: $logf"
+	lane_end "$name"
+}
+
+debian_lane() {
+	local name=$1 series=$2 boot=$3 emu=$4 abi tree kdir ko initrd
+	abi=$(kernel_abi "$series")
+	[ -n "$abi" ] || die "cannot resolve Debian's $series kernel"
+	tree=$(kernel_tree "$abi")
+	kdir=$(kernel_headers "$abi")
+	ko=$(build_module "$kdir" "$abi")
+	initrd="$MVM_BUILD/initrd-$abi.cpio.gz"
+	make_initramfs "$initrd" "$ko" "$tree" "$abi"
+	vm_lane "$name" "$emu, Linux $abi" "$boot" "$tree/boot/vmlinuz-$abi" "$initrd"
+}
+
+lane_svm() { debian_lane svm 6.1 boot_qemu "QEMU TCG -cpu max (SVM, NPT)"; }
+lane_svm-6.12() { debian_lane svm-6.12 6.12 boot_qemu "QEMU TCG -cpu max (SVM, NPT)"; }
+lane_vmx() { debian_lane vmx 6.1 boot_bochs "Bochs corei7_skylake_x (VMX, EPT, VPID)"; }
+
+lane_debug() {
+	local kdir ko initrd
+	need_pkgs linux-source-6.1 bc flex bison libelf-dev libssl-dev
+	kdir=$("$MVM_TOP/selftests/vm/debug-kernel.sh")
+	ko=$(build_module "$kdir" debug)
+	initrd="$MVM_BUILD/initrd-debug.cpio.gz"
+	make_initramfs "$initrd" "$ko"
+	vm_lane debug "QEMU TCG -cpu max, 6.1 with KASAN, lockdep, kmemleak, UBSAN" \
+		boot_qemu "$kdir/arch/x86/boot/bzImage" "$initrd"
+}
+
+# lint: checks that need no VM.  Each tool's complaints fail its case.
+lint_case() {
+	local name=$1 out
+	shift
+	out=$(mktemp)
+	if "$@" > "$out" 2>&1 && ! grep -qE 'warning:|error:|WARNING|ERROR|CHECK' "$out"; then
+		result OK "$name"
+	else
+		result FAIL "$name"
+		head -n 30 "$out" | sed 's/^/    # /'
+	fi
+	rm -f "$out"
+}
+
+_sparse() {
+	local kdir=$1
+	rm -rf "$MVM_BUILD/sparse"
+	build_module "$kdir" sparse C=2 > /dev/null
+}
+
+lane_lint() {
+	local cp abi61 abi612
+	lane_begin lint "checkpatch --strict, sparse, W=1 (host)"
+	need_pkgs linux-source-6.1 sparse
+	cp=$(checkpatch_dir)
+	lint_case checkpatch perl "$cp/scripts/checkpatch.pl" --no-tree --strict \
+		--terse --show-types -f "$MVM_TOP"/module/*.[ch] "$MVM_TOP"/uapi/linux/mvm.h
+	abi61=$(kernel_abi 6.1)
+	abi612=$(kernel_abi 6.12)
+	lint_case "sparse_$abi61" _sparse "$(kernel_headers "$abi61")"
+	lint_case "w1_$abi61" build_module "$(kernel_headers "$abi61")" "$abi61"
+	lint_case "w1_$abi612" build_module "$(kernel_headers "$abi612")" "$abi612"
+	lane_end lint
+}
+
+cmd_check() {
+	local lanes=${*:-$ALL_LANES} l
+	for l in $lanes; do
+		case " $ALL_LANES " in *" $l "*) ;; *) die "unknown lane '$l' (lanes: $ALL_LANES)" ;; esac
+	done
+	need_host_pkgs
+	echo "KTAP version 1"
+	for l in $lanes; do
+		"lane_$l"
+	done
+	echo "1..$lane_no"
+	echo "$pass passed, $fail failed, $skip skipped"
+	[ "$fail" -eq 0 ]
+}
+
+cmd_demo() {
+	local abi tree ko initrd logf="$MVM_BUILD/demo.log" t0=$SECONDS status=0
+	need_host_pkgs
+	abi=$(kernel_abi 6.1)
+	tree=$(kernel_tree "$abi")
+	ko=$(build_module "$(kernel_headers "$abi")" "$abi")
+	initrd="$MVM_BUILD/initrd-$abi.cpio.gz"
+	make_initramfs "$initrd" "$ko" "$tree" "$abi"
+	log "booting Linux $abi in QEMU TCG -cpu max (SVM with NPT)"
+	boot_qemu "$tree/boot/vmlinuz-$abi" "$initrd" \
+		"console=ttyS0 quiet panic=-1 mvm.mode=demo" "$logf" 300 || status=$?
+	tr -d '\r' < "$logf" | sed -n '/^MVM-BEGIN/,/^MVM-DMESG-BEGIN/p' | sed '$d'
+	log "test VM ran $((SECONDS - t0)) s (status $status); serial log: $logf"
+	tr -d '\r' < "$logf" | grep -q '^MVM-LOADED'
+}
+
+cmd_module() {
+	need_pkgs gcc make
+	build_module "$(kernel_headers "$(kernel_abi 6.1)")" "$(kernel_abi 6.1)"
+}
+
+case ${1:-} in
+check) shift; cmd_check "$@" ;;
+demo) cmd_demo ;;
+module) cmd_module ;;
+*) sed -n '3,20p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+esac
