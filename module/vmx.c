@@ -3,7 +3,8 @@
  * The Intel VMX backend.
  *
  * References are to the Intel 64 and IA-32 Architectures Software
- * Developer's Manual, Volume 3 (SDM), chapters 24 to 28 and appendix A.
+ * Developer's Manual, Volume 3C (SDM), by section title, since the numbers
+ * move between editions, and appendix A for the capability MSRs.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -42,7 +43,7 @@
 #define MVM_VMX_EPT_INVEPT			BIT_ULL(20)
 #define MVM_VMX_VPID_INVVPID		BIT_ULL(32)
 
-/* One VMXON region per CPU (SDM 24.11.5), zeroed but for its revision. */
+/* One VMXON region per CPU (SDM "VMXON Region"), zero but for its revision. */
 static DEFINE_PER_CPU(struct page *, vmx_vmxon_page);
 static u32 vmx_revision;
 
@@ -55,7 +56,10 @@ static int vmx_probe(const char **why)
 		*why = "CPU has no VMX";
 		return -ENODEV;
 	}
-	/* SDM 24.7: VMXON outside SMX needs FEATURE_CONTROL locked with bit 2. */
+	/*
+	 * SDM "Enabling and Entering VMX Operation": VMXON outside SMX needs
+	 * IA32_FEATURE_CONTROL locked with bit 2 set.
+	 */
 	if (rdmsrl_safe(MSR_IA32_FEAT_CTL, &feat_ctl) ||
 	    !(feat_ctl & FEAT_CTL_LOCKED) ||
 	    !(feat_ctl & FEAT_CTL_VMX_ENABLED_OUTSIDE_SMX) ||
@@ -126,7 +130,7 @@ static int vmx_setup(void)
 	return 0;
 }
 
-/* SDM 24.8: CR0 and CR4 must honour IA32_VMX_CRx_FIXED0/1 in VMX operation. */
+/* SDM "Restrictions on VMX Operation": CR0 and CR4 honour the FIXED MSRs. */
 static bool vmx_fixed_bits_ok(unsigned long val, u32 fixed0_msr, u32 fixed1_msr)
 {
 	u64 fixed0, fixed1;
@@ -134,6 +138,24 @@ static bool vmx_fixed_bits_ok(unsigned long val, u32 fixed0_msr, u32 fixed1_msr)
 	rdmsrl(fixed0_msr, fixed0);
 	rdmsrl(fixed1_msr, fixed1);
 	return (val & fixed0) == fixed0 && !(val & ~fixed1);
+}
+
+/*
+ * VMXON reports VMfailInvalid in CF (SDM Vol. 3C, "VMX Instruction
+ * Reference", VMXON); a fault (#GP, #UD)
+ * is caught by the exception table and skips the SETBE.
+ * Returns 0, 1 for VMfail, 2 for a fault.
+ */
+static u8 vmx_on(u64 pa)
+{
+	u8 r = 2;
+
+	asm volatile("1: vmxon %[pa]\n\t"
+		     "setbe %[r]\n"
+		     "2:\n\t"
+		     _ASM_EXTABLE(1b, 2b)
+		     : [r] "+qm" (r) : [pa] "m" (pa) : "cc", "memory");
+	return r;
 }
 
 static int vmx_cpu_enable(void)
@@ -153,25 +175,21 @@ static int vmx_cpu_enable(void)
 	}
 
 	cr4_set_bits_irqsoff(X86_CR4_VMXE);
-	/* VMXON reports VMfailInvalid in CF (SDM 30.3, "VMXON"). */
-	asm goto("1: vmxon %[pa]\n\t"
-		 "jc %l[fail]\n\t"
-		 _ASM_EXTABLE(1b, %l[fail])
-		 : : [pa] "m" (pa) : "cc", "memory" : fail);
+	if (vmx_on(pa)) {
+		cr4_clear_bits_irqsoff(X86_CR4_VMXE);
+		pr_err_once("VMXON failed\n");
+		return -EIO;
+	}
 	return 0;
-
-fail:
-	cr4_clear_bits_irqsoff(X86_CR4_VMXE);
-	pr_err_once("VMXON failed\n");
-	return -EIO;
 }
 
 static void vmx_cpu_disable(void)
 {
-	asm goto("1: vmxoff\n\t"
-		 _ASM_EXTABLE(1b, %l[fault])
-		 : : : "cc", "memory" : fault);
-fault:
+	/* A fault here means we were not in VMX operation: nothing to undo. */
+	asm volatile("1: vmxoff\n"
+		     "2:\n\t"
+		     _ASM_EXTABLE(1b, 2b)
+		     : : : "cc", "memory");
 	cr4_clear_bits_irqsoff(X86_CR4_VMXE);
 }
 
