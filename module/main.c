@@ -12,6 +12,7 @@
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
+#include <linux/sched/mm.h>
 #include <linux/slab.h>
 
 #include <linux/mvm.h>
@@ -23,6 +24,8 @@ static void mvm_vm_free(struct kref *ref)
 {
 	struct mvm_vm *vm = container_of(ref, struct mvm_vm, ref);
 
+	mvm_vm_free_memslots(vm);
+	mmdrop(vm->mm);
 	mvm_hw_put();
 	kfree(vm);
 }
@@ -41,7 +44,18 @@ static int mvm_vm_release(struct inode *inode, struct file *file)
 static long mvm_vm_ioctl(struct file *file, unsigned int cmd,
 			 unsigned long arg)
 {
-	return -ENOTTY;
+	struct mvm_vm *vm = file->private_data;
+
+	/* A VM fd passed to another process gives it no reach into the VM. */
+	if (vm->mm != current->mm)
+		return -EIO;
+
+	switch (cmd) {
+	case MVM_SET_MEMORY_REGION:
+		return mvm_vm_set_memory_region(vm, (void __user *)arg);
+	default:
+		return -ENOTTY;
+	}
 }
 
 static const struct file_operations mvm_vm_fops = {
@@ -65,6 +79,9 @@ static int mvm_create_vm(unsigned long type)
 	if (!vm)
 		return -ENOMEM;
 	kref_init(&vm->ref);
+	mutex_init(&vm->slots_lock);
+	vm->mm = current->mm;
+	mmgrab(vm->mm);
 
 	r = mvm_hw_get();
 	if (r)
@@ -93,6 +110,7 @@ err_put_fd:
 err_hw_put:
 	mvm_hw_put();
 err_free_vm:
+	mmdrop(vm->mm);
 	kfree(vm);
 	return r;
 }
@@ -102,6 +120,8 @@ static long mvm_check_extension(unsigned long cap)
 	switch (cap) {
 	case MVM_CAP_BACKEND:
 		return mvm_ops->backend;
+	case MVM_CAP_NR_MEMSLOTS:
+		return MVM_NR_MEMSLOTS;
 	default:
 		return 0;
 	}

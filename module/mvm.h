@@ -9,6 +9,8 @@
 #define MVM_H
 
 #include <linux/kref.h>
+#include <linux/mm_types.h>
+#include <linux/mutex.h>
 #include <linux/types.h>
 
 /**
@@ -42,13 +44,48 @@ extern const struct mvm_backend_ops vmx_backend_ops;
 /* The backend chosen at load time; set before /dev/mvm exists. */
 extern const struct mvm_backend_ops *mvm_ops;
 
+#define MVM_NR_MEMSLOTS	32
+
+/**
+ * struct mvm_memslot - guest-physical memory backed by pinned user pages
+ * @id:		the slot number userspace chose
+ * @flags:	MVM_MEM_*
+ * @gpa:	first guest-physical address
+ * @uaddr:	the owner's virtual address of the first page
+ * @npages:	size in pages
+ * @npinned:	how many of @pages are pinned (all of them, once created)
+ * @pages:	the pinned pages, in guest-physical order
+ *
+ * Immutable once published in mvm_vm.slots; replaced as a whole.
+ */
+struct mvm_memslot {
+	u32 id;
+	u32 flags;
+	u64 gpa;
+	u64 uaddr;
+	unsigned long npages;
+	unsigned long npinned;
+	struct page **pages;
+};
+
 /**
  * struct mvm_vm - one virtual machine, owned by its file descriptor
  * @ref:	dropped by the VM fd's release; the last put frees the VM
+ * @mm:		the creator's address space (mmgrab()ed); VM ioctls come
+ *		from it only, and slot pages are charged to it
+ * @slots_lock:	guards @slots
+ * @slots:	memory slots by number; NULL where none
  */
 struct mvm_vm {
 	struct kref ref;
+	struct mm_struct *mm;
+	struct mutex slots_lock;
+	struct mvm_memslot *slots[MVM_NR_MEMSLOTS];
 };
+
+/* mem.c */
+int mvm_vm_set_memory_region(struct mvm_vm *vm, void __user *argp);
+void mvm_vm_free_memslots(struct mvm_vm *vm);
 
 /* hw.c: virtualization is on while at least one VM exists. */
 int mvm_hw_init(void);

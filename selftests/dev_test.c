@@ -63,12 +63,14 @@ static int unknown_ioctls_enotty(void)
 	static const unsigned long bad[] = {
 		_IO(MVMIO, 0x03),		/* next free system number */
 		_IO(MVMIO, 0x3f),		/* end of the system range */
-		_IO(MVMIO, 0x40),		/* a VM-range number */
+		_IO(MVMIO, 0x41),		/* next free VM number */
 		_IO(MVMIO, 0x80),		/* a vCPU-range number */
 		_IO(MVMIO, 0xff),
 		_IO(0xAE, 0x00),		/* KVM_GET_API_VERSION */
 		_IOR(MVMIO, 0x00, uint64_t),	/* right number, wrong size */
 		_IOW(MVMIO, 0x01, uint64_t),	/* same for CREATE_VM */
+		_IOW(MVMIO, 0x40, uint64_t),	/* SET_MEMORY_REGION, size */
+		_IOR(MVMIO, 0x40, struct mvm_memory_region), /* direction */
 		0,
 		~0UL,
 	};
@@ -82,7 +84,8 @@ static int unknown_ioctls_enotty(void)
 		CHECK_ERRNO(ioctl(dev, bad[i], 0), ENOTTY);
 		CHECK_ERRNO(ioctl(vm, bad[i], 0), ENOTTY);
 	}
-	/* A system ioctl is not a VM ioctl. */
+	/* A system ioctl is not a VM ioctl, and the other way round. */
+	CHECK_ERRNO(ioctl(dev, MVM_SET_MEMORY_REGION, 0), ENOTTY);
 	CHECK_ERRNO(ioctl(vm, MVM_GET_API_VERSION, 0), ENOTTY);
 	CHECK_ERRNO(ioctl(vm, MVM_CREATE_VM, 0), ENOTTY);
 	close(vm);
@@ -133,7 +136,7 @@ static int vm_outlives_dev_fd(void)
 	int vm = mvm_create_vm();
 
 	CHECK(vm >= 0, "create VM");
-	CHECK_ERRNO(ioctl(vm, _IO(MVMIO, 0x40), 0), ENOTTY);
+	CHECK_ERRNO(ioctl(vm, _IO(MVMIO, 0x41), 0), ENOTTY);
 	close(vm);
 	return KTAP_PASS;
 }
@@ -224,9 +227,13 @@ static int vms_from_threads(void)
 	return KTAP_PASS;
 }
 
-/* A VM fd inherited over fork stays valid in both processes. */
-static int vm_fd_across_fork(void)
+/*
+ * A VM fd inherited over fork gives the child no reach into the VM (EIO),
+ * and the VM stays usable in its owner after the child is gone.
+ */
+static int vm_fd_foreign_process_eio(void)
 {
+	struct mvm_memory_region r = { .slot = 0 };
 	int vm = mvm_create_vm(), status;
 	pid_t pid;
 
@@ -234,12 +241,14 @@ static int vm_fd_across_fork(void)
 	pid = fork();
 	CHECK(pid >= 0, "fork");
 	if (!pid)
-		_exit(ioctl(vm, _IO(MVMIO, 0x40), 0) == -1 && errno == ENOTTY ?
-		      0 : 1);
-	close(vm);
+		_exit(ioctl(vm, MVM_SET_MEMORY_REGION, &r) == -1 &&
+		      errno == EIO ? 0 : 1);
 	CHECK(waitpid(pid, &status, 0) == pid, "waitpid");
-	CHECK(WIFEXITED(status) && !WEXITSTATUS(status), "child status %#x",
-	      status);
+	CHECK(WIFEXITED(status) && !WEXITSTATUS(status),
+	      "child's VM ioctl did not fail with EIO: status %#x", status);
+	/* Deleting a slot that does not exist: the owner still gets answers. */
+	CHECK_ERRNO(ioctl(vm, MVM_SET_MEMORY_REGION, &r), ENOENT);
+	close(vm);
 	return KTAP_PASS;
 }
 
@@ -256,7 +265,7 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE_T(vm_create_destroy_loop, 300),
 	KTAP_CASE_T(many_vms_at_once, 120),
 	KTAP_CASE_T(vms_from_threads, 300),
-	KTAP_CASE(vm_fd_across_fork),
+	KTAP_CASE(vm_fd_foreign_process_eio),
 };
 
 int main(void)

@@ -271,9 +271,50 @@ _sparse() {
 	build_module "$kdir" sparse C=2 > /dev/null
 }
 
+# The log checker must catch what it is there to catch: a clean synthetic
+# log passes, and each planted report or failure fails it.
+_checker_fails() {
+	(pass=0 fail=0 skip=0; check_vm_log "$1" 0 > /dev/null; echo "$fail")
+}
+
+_checker_selftest() {
+	local d good bad n=0 plant
+	d=$(mktemp -d)
+	good="$d/good"
+	printf '%s\n' "MVM-BEGIN x" MVM-LOADED "KTAP version 1" 1..1 \
+		"    KTAP version 1" "    1..1" "    ok 1 a_case" "ok 1 a_test" \
+		MVM-DMESG-BEGIN "[    1.000000] mvm: using SVM" MVM-DMESG-END \
+		MVM-DONE > "$good"
+	[ "$(_checker_fails "$good")" = 0 ] || { echo "clean log failed"; return 1; }
+	for plant in \
+		"[    2.0] WARNING: CPU: 1 PID: 9 at module/hw.c:1 f+0x1/0x2 [mvm]" \
+		"[    2.0] BUG: KASAN: slab-use-after-free in mvm_vm_free+0x1/0x2" \
+		"[    2.0] BUG: kernel NULL pointer dereference, address: 0000" \
+		"[    2.0] UBSAN: array-index-out-of-bounds in module/main.c:1:2" \
+		"[    2.0] WARNING: possible circular locking dependency detected" \
+		"[    2.0] kmemleak: 1 new suspected memory leaks (see /sys/kernel/debug/kmemleak)" \
+		"unreferenced object 0xffff888003f0c000 (size 64):" \
+		"[    2.0] INFO: task t:9 blocked for more than 30 seconds." \
+		"[    2.0] watchdog: BUG: soft lockup - CPU#0 stuck for 26s!"; do
+		bad="$d/bad$n"
+		sed "/^MVM-DMESG-END/i $plant" "$good" > "$bad"
+		[ "$(_checker_fails "$bad")" -ge 1 ] || { echo "missed: $plant"; return 1; }
+		n=$((n + 1))
+	done
+	grep -v '^MVM-DONE' "$good" > "$d/nodone"
+	grep -v '^MVM-LOADED' "$good" > "$d/noload"
+	sed 's/^    ok 1 a_case/    not ok 1 a_case/' "$good" > "$d/leaf"
+	sed 's/^    ok 1 a_case//; s/^ok 1 a_test/not ok 1 a_test/' "$good" > "$d/crash"
+	for bad in nodone noload leaf crash; do
+		[ "$(_checker_fails "$d/$bad")" -ge 1 ] || { echo "missed: $bad"; return 1; }
+	done
+	rm -rf "$d"
+}
+
 lane_lint() {
 	local cp abi61 abi612
 	lane_begin lint "checkpatch --strict, sparse, W=1 (host)"
+	lint_case log_checker _checker_selftest
 	need_pkgs linux-source-6.1 sparse
 	cp=$(checkpatch_dir)
 	lint_case checkpatch perl "$cp/scripts/checkpatch.pl" --no-tree --strict \

@@ -7,6 +7,9 @@
  *   open("/dev/mvm")  ->  system fd
  *   MVM_CREATE_VM     ->  VM fd
  *
+ * A VM belongs to the process that created it: VM ioctls from a process with
+ * another address space fail with -EIO.
+ *
  * Ioctl numbers are allocated in ranges, one range per kind of file
  * descriptor, and a number is never reused: a structure that has to change
  * gets a new ioctl.  Every structure uses fixed-width types only, pointers
@@ -35,6 +38,7 @@
 #define MVM_CHECK_EXTENSION	_IO(MVMIO, 0x02)	/* arg: MVM_CAP_* */
 
 /* VM ioctls, on a VM fd: 0x40 - 0x7f. */
+#define MVM_SET_MEMORY_REGION	_IOW(MVMIO, 0x40, struct mvm_memory_region)
 
 /* vCPU ioctls, on a vCPU fd: 0x80 - 0xbf. */
 
@@ -43,8 +47,31 @@
  * extension this module does not have, and a positive value for one it has.
  */
 #define MVM_CAP_BACKEND		0	/* returns MVM_BACKEND_* */
+#define MVM_CAP_NR_MEMSLOTS	1	/* returns the number of slots */
 
 #define MVM_BACKEND_SVM		1	/* AMD SVM with nested paging */
 #define MVM_BACKEND_VMX		2	/* Intel VMX with EPT and VPID */
+
+/**
+ * struct mvm_memory_region - a slot of guest-physical memory
+ * @slot:		slot number, below MVM_CAP_NR_MEMSLOTS
+ * @flags:		MVM_MEM_*; other bits must be 0
+ * @guest_phys_addr:	where the guest sees the slot; page aligned
+ * @memory_size:	bytes, page aligned; 0 deletes the slot
+ * @userspace_addr:	the caller's memory backing the slot; page aligned
+ *
+ * Setting a slot that exists replaces it: that is how a slot moves or
+ * changes size.  The module pins the backing pages for the slot's life.
+ */
+struct mvm_memory_region {
+	__u32 slot;
+	__u32 flags;
+	__u64 guest_phys_addr;
+	__u64 memory_size;
+	__u64 userspace_addr;
+};
+
+/* The guest may read the slot; its writes exit to userspace as MMIO. */
+#define MVM_MEM_READONLY	(1U << 0)
 
 #endif /* _UAPI_LINUX_MVM_H */

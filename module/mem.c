@@ -1,0 +1,224 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Guest memory: slots of the VM owner's memory at guest-physical addresses.
+ *
+ * A slot pins its pages (FOLL_LONGTERM) for as long as it exists and charges
+ * them to the owner's RLIMIT_MEMLOCK, as VFIO does.  Pinning, rather than
+ * following the owner's page tables through MMU notifiers, keeps the rule
+ * simple: every page a guest can reach is a page the module holds a pin on.
+ * Whatever userspace does to its mapping afterwards (munmap, mprotect,
+ * mremap), the guest keeps the pages it had, and the host never sees one
+ * freed under it.  The cost is that slot memory cannot be swapped, migrated
+ * or shared with KSM; Documentation/mvm/api.rst says so.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/build_bug.h>
+#include <linux/mm.h>
+#include <linux/overflow.h>
+#include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include <linux/mvm.h>
+#include "mvm.h"
+
+static_assert(sizeof(struct mvm_memory_region) == 32);
+
+/* Pin in batches, so a huge slot stays killable and nothing stalls. */
+#define MVM_PIN_BATCH	512
+
+static void mvm_unaccount(struct mm_struct *mm, unsigned long npages)
+{
+	/* An exited owner took its locked_vm count along. */
+	if (mmget_not_zero(mm)) {
+		account_locked_vm(mm, npages, false);
+		mmput(mm);
+	}
+}
+
+static void mvm_memslot_free(struct mvm_vm *vm, struct mvm_memslot *s)
+{
+	unpin_user_pages_dirty_lock(s->pages, s->npinned,
+				    !(s->flags & MVM_MEM_READONLY));
+	mvm_unaccount(vm->mm, s->npages);
+	kvfree(s->pages);
+	kfree(s);
+}
+
+static int mvm_memslot_pin(struct mvm_memslot *s)
+{
+	unsigned int gup = FOLL_LONGTERM;
+
+	if (!(s->flags & MVM_MEM_READONLY))
+		gup |= FOLL_WRITE;
+
+	while (s->npinned < s->npages) {
+		unsigned long n = min_t(unsigned long, MVM_PIN_BATCH,
+					s->npages - s->npinned);
+		int r;
+
+		if (fatal_signal_pending(current))
+			return -EINTR;
+		r = pin_user_pages_fast(s->uaddr + (s->npinned << PAGE_SHIFT),
+					n, gup, s->pages + s->npinned);
+		if (r <= 0)
+			return r ? r : -EFAULT;
+		s->npinned += r;
+		cond_resched();
+	}
+	return 0;
+}
+
+static struct mvm_memslot *mvm_memslot_create(struct mvm_vm *vm,
+					      const struct mvm_memory_region *r)
+{
+	struct mvm_memslot *s;
+	int err;
+
+	s = kzalloc(sizeof(*s), GFP_KERNEL_ACCOUNT);
+	if (!s)
+		return ERR_PTR(-ENOMEM);
+	s->id = r->slot;
+	s->flags = r->flags;
+	s->gpa = r->guest_phys_addr;
+	s->uaddr = r->userspace_addr;
+	s->npages = r->memory_size >> PAGE_SHIFT;
+
+	err = account_locked_vm(vm->mm, s->npages, true);
+	if (err)
+		goto err_free_slot;
+
+	s->pages = kvmalloc_array(s->npages, sizeof(*s->pages),
+				  GFP_KERNEL_ACCOUNT);
+	if (!s->pages) {
+		err = -ENOMEM;
+		goto err_unaccount;
+	}
+
+	err = mvm_memslot_pin(s);
+	if (err)
+		goto err_unpin;
+	return s;
+
+err_unpin:
+	unpin_user_pages(s->pages, s->npinned);
+	kvfree(s->pages);
+err_unaccount:
+	mvm_unaccount(vm->mm, s->npages);
+err_free_slot:
+	kfree(s);
+	return ERR_PTR(err);
+}
+
+/* Does [gpa, gpa + size) meet a slot other than @except?  Slots lock held. */
+static bool mvm_memslot_overlaps(struct mvm_vm *vm, u64 gpa, u64 size,
+				 u32 except)
+{
+	u32 i;
+
+	for (i = 0; i < MVM_NR_MEMSLOTS; i++) {
+		struct mvm_memslot *s = vm->slots[i];
+
+		if (s && i != except && gpa < s->gpa + (s->npages << PAGE_SHIFT) &&
+		    s->gpa < gpa + size)
+			return true;
+	}
+	return false;
+}
+
+static int mvm_memslot_delete(struct mvm_vm *vm, u32 id)
+{
+	struct mvm_memslot *s;
+
+	mutex_lock(&vm->slots_lock);
+	s = vm->slots[id];
+	vm->slots[id] = NULL;
+	mutex_unlock(&vm->slots_lock);
+
+	if (!s)
+		return -ENOENT;
+	mvm_memslot_free(vm, s);
+	return 0;
+}
+
+/*
+ * Checks the caller's copy of the region; the user's memory is read once.
+ * Guest-physical addresses end at the host's MAXPHYADDR, which bounds what
+ * nested paging can map.
+ */
+static int mvm_region_check(const struct mvm_memory_region *r)
+{
+	u64 gpa_end, ua_end;
+
+	if (r->flags & ~MVM_MEM_READONLY || r->slot >= MVM_NR_MEMSLOTS)
+		return -EINVAL;
+	if (!r->memory_size)
+		return 0;
+	if (!PAGE_ALIGNED(r->guest_phys_addr) || !PAGE_ALIGNED(r->memory_size) ||
+	    !PAGE_ALIGNED(r->userspace_addr))
+		return -EINVAL;
+	if (check_add_overflow(r->guest_phys_addr, r->memory_size, &gpa_end) ||
+	    gpa_end > BIT_ULL(boot_cpu_data.x86_phys_bits))
+		return -EINVAL;
+	if (r->memory_size >> PAGE_SHIFT > totalram_pages())
+		return -E2BIG;
+	if (check_add_overflow(r->userspace_addr, r->memory_size, &ua_end) ||
+	    !access_ok(u64_to_user_ptr(r->userspace_addr), r->memory_size))
+		return -EFAULT;
+	return 0;
+}
+
+/**
+ * mvm_vm_set_memory_region - MVM_SET_MEMORY_REGION: add, replace or delete
+ * @vm:		the VM, whose owner is the caller
+ * @argp:	the user's struct mvm_memory_region
+ *
+ * A replaced slot's new pages are pinned before the old ones are let go, so
+ * a failure leaves the old slot in place.
+ */
+int mvm_vm_set_memory_region(struct mvm_vm *vm, void __user *argp)
+{
+	struct mvm_memory_region r;
+	struct mvm_memslot *s, *old;
+	int err;
+
+	if (copy_from_user(&r, argp, sizeof(r)))
+		return -EFAULT;
+	err = mvm_region_check(&r);
+	if (err)
+		return err;
+	if (!r.memory_size)
+		return mvm_memslot_delete(vm, r.slot);
+
+	s = mvm_memslot_create(vm, &r);
+	if (IS_ERR(s))
+		return PTR_ERR(s);
+
+	mutex_lock(&vm->slots_lock);
+	if (mvm_memslot_overlaps(vm, r.guest_phys_addr, r.memory_size, r.slot)) {
+		mutex_unlock(&vm->slots_lock);
+		mvm_memslot_free(vm, s);
+		return -EEXIST;
+	}
+	old = vm->slots[r.slot];
+	vm->slots[r.slot] = s;
+	mutex_unlock(&vm->slots_lock);
+
+	if (old)
+		mvm_memslot_free(vm, old);
+	return 0;
+}
+
+/* The VM is going away: nothing else can reach its slots. */
+void mvm_vm_free_memslots(struct mvm_vm *vm)
+{
+	u32 i;
+
+	for (i = 0; i < MVM_NR_MEMSLOTS; i++) {
+		if (vm->slots[i])
+			mvm_memslot_free(vm, vm->slots[i]);
+		vm->slots[i] = NULL;
+	}
+}
