@@ -79,7 +79,7 @@ struct mvm_memslot {
 struct mvm_vm {
 	struct kref ref;
 	struct mm_struct *mm;
-	struct mutex slots_lock;
+	struct mutex slots_lock;	/* guards slots */
 	struct mvm_memslot *slots[MVM_NR_MEMSLOTS];
 };
 

@@ -21,6 +21,7 @@
 #ifndef _UAPI_LINUX_MVM_H
 #define _UAPI_LINUX_MVM_H
 
+#include <linux/const.h>
 #include <linux/ioctl.h>
 #include <linux/types.h>
 
@@ -72,6 +73,6 @@ struct mvm_memory_region {
 };
 
 /* The guest may read the slot; its writes exit to userspace as MMIO. */
-#define MVM_MEM_READONLY	(1U << 0)
+#define MVM_MEM_READONLY	_BITUL(0)
 
 #endif /* _UAPI_LINUX_MVM_H */
