@@ -30,11 +30,14 @@ static void usage(FILE *f)
 	      "\n"
 	      "Commands:\n"
 	      "  info       Check that " MVM_DEV " works and print what the module\n"
-	      "             offers: its API version and its hardware backend.\n"
+	      "             offers: its API version, its hardware backend, and\n"
+	      "             whether a VM can be created now (another hypervisor,\n"
+	      "             such as KVM, may own the CPUs).\n"
 	      "  help       Print this text.\n"
 	      "\n"
-	      "Exit status: 0 on success, 2 for a bad command line, 3 when\n"
-	      MVM_DEV " is missing or speaks another API version.\n", f);
+	      "Exit status: 0 on success, 1 when no VM can be created, 2 for\n"
+	      "a bad command line, 3 when " MVM_DEV " is missing or speaks\n"
+	      "another API version.\n", f);
 }
 
 /* Opens /dev/mvm and checks the API version; exits on failure. */
@@ -65,7 +68,7 @@ static int cmd_info(int argc, char **argv)
 		[MVM_BACKEND_SVM] = "AMD SVM with nested paging",
 		[MVM_BACKEND_VMX] = "Intel VMX with EPT and VPID",
 	};
-	int fd, backend;
+	int fd, backend, vm;
 
 	(void)argv;
 	if (argc > 1) {
@@ -78,8 +81,17 @@ static int cmd_info(int argc, char **argv)
 	printf("mvm: backend: %s\n",
 	       backend > 0 && backend <= MVM_BACKEND_VMX ? backends[backend] :
 	       "unknown");
+	vm = ioctl(fd, MVM_CREATE_VM, 0);
+	if (vm >= 0) {
+		printf("mvm: virtualization: switched on for a test VM and off again\n");
+		close(vm);
+	} else {
+		printf("mvm: virtualization: cannot create a VM: %s%s\n",
+		       strerror(errno), errno == EBUSY ?
+		       " (another hypervisor owns the CPUs)" : "");
+	}
 	close(fd);
-	return 0;
+	return vm >= 0 ? 0 : 1;
 }
 
 int main(int argc, char **argv)
