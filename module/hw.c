@@ -19,6 +19,7 @@
 #include <linux/atomic.h>
 #include <linux/cpu.h>
 #include <linux/cpuhotplug.h>
+#include <linux/gfp.h>
 #include <linux/mutex.h>
 #include <linux/percpu.h>
 #include <linux/reboot.h>
@@ -121,6 +122,42 @@ void mvm_hw_put(void)
 		mvm_hw_disable_all();
 	cpus_read_unlock();
 	mutex_unlock(&mvm_hw_lock);
+}
+
+/**
+ * mvm_alloc_cpu_pages - one zeroed page for every possible CPU
+ * @pages:	the backend's per-CPU pointer (host save area, VMXON region)
+ *
+ * Return: 0, or -ENOMEM with nothing left allocated.
+ */
+int mvm_alloc_cpu_pages(struct page *__percpu *pages)
+{
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		struct page *p = alloc_pages_node(cpu_to_node(cpu),
+						  GFP_KERNEL | __GFP_ZERO, 0);
+
+		if (!p) {
+			mvm_free_cpu_pages(pages);
+			return -ENOMEM;
+		}
+		*per_cpu_ptr(pages, cpu) = p;
+	}
+	return 0;
+}
+
+void mvm_free_cpu_pages(struct page *__percpu *pages)
+{
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		struct page **p = per_cpu_ptr(pages, cpu);
+
+		if (*p)
+			__free_page(*p);
+		*p = NULL;
+	}
 }
 
 /* CPU hotplug callbacks run on the CPU concerned, with hotplug locked. */

@@ -92,5 +92,7 @@ int mvm_hw_init(void);
 void mvm_hw_exit(void);
 int mvm_hw_get(void);
 void mvm_hw_put(void);
+int mvm_alloc_cpu_pages(struct page *__percpu *pages);
+void mvm_free_cpu_pages(struct page *__percpu *pages);
 
 #endif /* MVM_H */

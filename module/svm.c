@@ -53,34 +53,14 @@ static int svm_probe(const char **why)
 	return 0;
 }
 
-static void svm_unsetup(void)
-{
-	int cpu;
-
-	for_each_possible_cpu(cpu) {
-		struct page **p = per_cpu_ptr(&svm_hsave_page, cpu);
-
-		if (*p)
-			__free_page(*p);
-		*p = NULL;
-	}
-}
-
 static int svm_setup(void)
 {
-	int cpu;
+	return mvm_alloc_cpu_pages(&svm_hsave_page);
+}
 
-	for_each_possible_cpu(cpu) {
-		struct page *p = alloc_pages_node(cpu_to_node(cpu),
-						  GFP_KERNEL | __GFP_ZERO, 0);
-
-		if (!p) {
-			svm_unsetup();
-			return -ENOMEM;
-		}
-		per_cpu(svm_hsave_page, cpu) = p;
-	}
-	return 0;
+static void svm_unsetup(void)
+{
+	mvm_free_cpu_pages(&svm_hsave_page);
 }
 
 static int svm_cpu_enable(void)

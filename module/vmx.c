@@ -99,35 +99,24 @@ static int vmx_probe(const char **why)
 	return 0;
 }
 
-static void vmx_unsetup(void)
-{
-	int cpu;
-
-	for_each_possible_cpu(cpu) {
-		struct page **p = per_cpu_ptr(&vmx_vmxon_page, cpu);
-
-		if (*p)
-			__free_page(*p);
-		*p = NULL;
-	}
-}
-
 static int vmx_setup(void)
 {
-	int cpu;
+	int cpu, r;
 
+	r = mvm_alloc_cpu_pages(&vmx_vmxon_page);
+	if (r)
+		return r;
 	for_each_possible_cpu(cpu) {
-		struct page *p = alloc_pages_node(cpu_to_node(cpu),
-						  GFP_KERNEL | __GFP_ZERO, 0);
+		u32 *region = page_address(per_cpu(vmx_vmxon_page, cpu));
 
-		if (!p) {
-			vmx_unsetup();
-			return -ENOMEM;
-		}
-		*(u32 *)page_address(p) = vmx_revision;
-		per_cpu(vmx_vmxon_page, cpu) = p;
+		region[0] = vmx_revision;
 	}
 	return 0;
+}
+
+static void vmx_unsetup(void)
+{
+	mvm_free_cpu_pages(&vmx_vmxon_page);
 }
 
 /* SDM "Restrictions on VMX Operation": CR0 and CR4 honour the FIXED MSRs. */

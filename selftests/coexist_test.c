@@ -81,15 +81,7 @@ static void kvm_unload(void)
 /* KVM_CREATE_VM; -1 with errno if /dev/kvm is missing or refuses. */
 static int kvm_create_vm(void)
 {
-	int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC), vm, e;
-
-	if (kvm < 0)
-		return -1;
-	vm = ioctl(kvm, KVM_CREATE_VM, 0);
-	e = errno;
-	close(kvm);
-	errno = e;
-	return vm;
+	return open_ioctl_close("/dev/kvm", KVM_CREATE_VM, 0);
 }
 
 static int kvm_blocked_by_mvm_vm(void)

@@ -15,17 +15,22 @@ int mvm_open_dev(void)
 	return open(MVM_DEV, O_RDWR | O_CLOEXEC);
 }
 
+int open_ioctl_close(const char *path, unsigned long req, unsigned long arg)
+{
+	int fd = open(path, O_RDWR | O_CLOEXEC), r, e;
+
+	if (fd < 0)
+		return -1;
+	r = ioctl(fd, req, arg);
+	e = errno;
+	close(fd);
+	errno = e;
+	return r;
+}
+
 int mvm_create_vm(void)
 {
-	int dev = mvm_open_dev(), vm, e;
-
-	if (dev < 0)
-		return -1;
-	vm = ioctl(dev, MVM_CREATE_VM, 0);
-	e = errno;
-	close(dev);
-	errno = e;
-	return vm;
+	return open_ioctl_close(MVM_DEV, MVM_CREATE_VM, 0);
 }
 
 const char *mvm_ko_path(void)

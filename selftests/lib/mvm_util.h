@@ -11,6 +11,8 @@
 
 /* open(/dev/mvm); -1 with errno on failure. */
 int mvm_open_dev(void);
+/* open(path), one ioctl, close; the ioctl's result, errno kept. */
+int open_ioctl_close(const char *path, unsigned long req, unsigned long arg);
 /* MVM_CREATE_VM on a fresh /dev/mvm fd, which is closed again. */
 int mvm_create_vm(void);
 const char *mvm_ko_path(void);
