@@ -35,7 +35,9 @@ static DEFINE_MUTEX(mvm_hw_lock);
 static unsigned int mvm_hw_users;
 static bool mvm_hw_rebooting;
 static DEFINE_PER_CPU(bool, mvm_hw_enabled);
-static atomic_t mvm_hw_busy;
+/* The first error of a round of IPIs, and on how many CPUs it failed. */
+static atomic_t mvm_hw_err;
+static atomic_t mvm_hw_nr_failed;
 static int mvm_hw_cpuhp_state;
 
 static int mvm_hw_enable_cpu(void)
@@ -60,8 +62,12 @@ static void mvm_hw_disable_cpu(void)
 
 static void mvm_hw_enable_ipi(void *unused)
 {
-	if (mvm_hw_enable_cpu())
-		atomic_inc(&mvm_hw_busy);
+	int r = mvm_hw_enable_cpu();
+
+	if (r) {
+		atomic_cmpxchg(&mvm_hw_err, 0, r);
+		atomic_inc(&mvm_hw_nr_failed);
+	}
 }
 
 static void mvm_hw_disable_ipi(void *unused)
@@ -71,13 +77,21 @@ static void mvm_hw_disable_ipi(void *unused)
 
 static int mvm_hw_enable_all(void)
 {
-	atomic_set(&mvm_hw_busy, 0);
+	int r;
+
+	atomic_set(&mvm_hw_err, 0);
+	atomic_set(&mvm_hw_nr_failed, 0);
 	on_each_cpu(mvm_hw_enable_ipi, NULL, 1);
-	if (atomic_read(&mvm_hw_busy)) {
+	r = atomic_read(&mvm_hw_err);
+	if (r) {
 		on_each_cpu(mvm_hw_disable_ipi, NULL, 1);
-		pr_warn("cannot enable %s: in use by another hypervisor on %d CPU(s)\n",
-			mvm_ops->name, atomic_read(&mvm_hw_busy));
-		return -EBUSY;
+		/* Ratelimited: any caller of MVM_CREATE_VM can get here. */
+		pr_warn_ratelimited("cannot enable %s on %d CPU(s): %s\n",
+				    mvm_ops->name,
+				    atomic_read(&mvm_hw_nr_failed),
+				    r == -EBUSY ? "in use by another hypervisor" :
+				    "the CPU refused");
+		return r;
 	}
 	return 0;
 }
@@ -90,8 +104,8 @@ static void mvm_hw_disable_all(void)
 /**
  * mvm_hw_get - make sure virtualization is on, for one more VM
  *
- * Return: 0, -EBUSY if another hypervisor owns a CPU, or -EBUSY while the
- * machine reboots.
+ * Return: 0; -EBUSY if another hypervisor owns a CPU or the machine
+ * reboots; -EIO if a CPU refused to enter SVM or VMX operation.
  */
 int mvm_hw_get(void)
 {

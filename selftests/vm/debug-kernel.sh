@@ -121,6 +121,7 @@ fi
 tmp=$out.tmp
 mkdir -- "$tmp"
 : >"$log"
+rm -f -- "$out.config.rejected"
 
 fail() {
 	{
@@ -144,21 +145,29 @@ kmake tinyconfig || fail "make tinyconfig failed"
 kmake olddefconfig || fail "make olddefconfig failed"
 
 # Kconfig silently drops what it cannot satisfy: check that everything
-# debug.config asks for made it into the final .config.
-dropped=
+# debug.config asks for made it into the final .config (the last setting
+# of a symbol wins, as in merge_config.sh).
+declare -A want=()
+order=()
 while IFS= read -r line; do
-	if [[ $line =~ ^(CONFIG_[A-Za-z0-9_]+)=(.*)$ ]]; then
+	if [[ $line =~ ^(CONFIG_[A-Za-z0-9_]+)=.*$ ]] ||
+		[[ $line =~ ^#\ (CONFIG_[A-Za-z0-9_]+)\ is\ not\ set$ ]]; then
 		sym=${BASH_REMATCH[1]}
-		grep -qxF -- "$line" "$tmp/.config" && continue
-	elif [[ $line =~ ^#\ (CONFIG_[A-Za-z0-9_]+)\ is\ not\ set$ ]]; then
-		sym=${BASH_REMATCH[1]}
+		[ -n "${want[$sym]+set}" ] || order+=("$sym")
+		want[$sym]=$line
+	fi
+done <"$fragment"
+dropped=
+for sym in "${order[@]}"; do
+	line=${want[$sym]}
+	if [[ $line == "# "* ]]; then
 		grep -q -- "^$sym=" "$tmp/.config" || continue
 	else
-		continue
+		grep -qxF -- "$line" "$tmp/.config" && continue
 	fi
 	got=$(grep -E -- "^$sym=|^# $sym is not set" "$tmp/.config" || true)
 	dropped+=$'\n'"  want: $line"$'\n'"  got:  ${got:-(absent: dependencies not met)}"
-done <"$fragment"
+done
 if [ -n "$dropped" ]; then
 	cp -- "$tmp/.config" "$out.config.rejected"
 	die "Kconfig did not keep these debug.config settings (fix their dependencies in debug.config; resulting config: $out.config.rejected):$dropped"

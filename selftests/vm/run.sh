@@ -61,14 +61,15 @@ checkpatch_dir() {
 	echo "$dir"
 }
 
-# Modules of the test kernel that go into the initramfs (with dependencies).
-KVM_MODULES="kvm kvm-amd kvm-intel"
+# Modules of the test kernel that go into the initramfs (with dependencies):
+# KVM for the coexistence tests, msr for reading EFER from userspace.
+TEST_KERNEL_MODULES="kvm kvm-amd kvm-intel msr"
 
-# stage_kvm_modules TREE ABI STAGE: copy KVM and what it depends on,
+# stage_kvm_modules TREE ABI STAGE: copy those modules and their dependencies,
 # uncompressed (busybox cannot load .ko.xz), and run depmod.
 stage_kvm_modules() {
 	local tree=$1 abi=$2 stage=$3 src="$1/lib/modules/$2" queue m f deps
-	queue=$KVM_MODULES
+	queue=$TEST_KERNEL_MODULES
 	declare -A seen=()
 	while [ -n "$queue" ]; do
 		set -- $queue
