@@ -69,12 +69,20 @@ static int all_svme(int want)
 	return 1;
 }
 
+/* The msr driver may be built in, a module, or missing. */
+static int msr_readable(void)
+{
+	if (svme(0) >= 0)
+		return 1;
+	return !system("modprobe msr 2>/dev/null") && svme(0) >= 0;
+}
+
 /* Skips unless EFER is readable on an SVM host. */
 #define NEED_EFER()							\
 	do {								\
 		if (backend() != MVM_BACKEND_SVM)			\
 			SKIP("VMX: CR4.VMXE is not visible from userspace"); \
-		if (system("modprobe msr 2>/dev/null") || svme(0) < 0)	\
+		if (!msr_readable())					\
 			SKIP("no /dev/cpu/N/msr (msr driver) in this kernel"); \
 	} while (0)
 
@@ -124,8 +132,7 @@ static int hotplug_with_vm(void)
 	int vm, i, efer;
 
 	NEED_HOTPLUG();
-	efer = backend() == MVM_BACKEND_SVM && !system("modprobe msr 2>/dev/null") &&
-	       svme(0) >= 0;
+	efer = backend() == MVM_BACKEND_SVM && msr_readable();
 	vm = mvm_create_vm();
 	CHECK(vm >= 0, "create VM");
 	for (i = 0; i < 5; i++) {
@@ -152,8 +159,7 @@ static int hotplug_without_vm(void)
 	NEED_HOTPLUG();
 	CHECK(!set_online(1, 0), "offline CPU 1");
 	CHECK(!set_online(1, 1), "online CPU 1");
-	if (backend() == MVM_BACKEND_SVM && !system("modprobe msr 2>/dev/null") &&
-	    svme(1) >= 0)
+	if (backend() == MVM_BACKEND_SVM && msr_readable())
 		CHECK(svme(1) == 0, "CPU 1 came back with SVME set");
 	return KTAP_PASS;
 }
