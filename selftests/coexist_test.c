@@ -158,7 +158,4 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE_T(mvm_blocked_by_kvm_at_load, 120),
 };
 
-int main(void)
-{
-	return ktap_run(cases, sizeof(cases) / sizeof(cases[0]));
-}
+KTAP_MAIN(cases)

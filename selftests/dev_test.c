@@ -268,7 +268,4 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE(vm_fd_foreign_process_eio),
 };
 
-int main(void)
-{
-	return ktap_run(cases, sizeof(cases) / sizeof(cases[0]));
-}
+KTAP_MAIN(cases)

@@ -170,7 +170,4 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE_T(hotplug_without_vm, 60),
 };
 
-int main(void)
-{
-	return ktap_run(cases, sizeof(cases) / sizeof(cases[0]));
-}
+KTAP_MAIN(cases)

@@ -91,7 +91,4 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE(no_module_exit_3),
 };
 
-int main(void)
-{
-	return ktap_run(cases, sizeof(cases) / sizeof(cases[0]));
-}
+KTAP_MAIN(cases)

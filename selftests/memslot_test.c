@@ -311,7 +311,4 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE_T(churn, 300),
 };
 
-int main(void)
-{
-	return ktap_run(cases, sizeof(cases) / sizeof(cases[0]));
-}
+KTAP_MAIN(cases)

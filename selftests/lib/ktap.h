@@ -28,6 +28,13 @@ void ktap_set_skip_reason(const char *fmt, ...)
 /* Runs every case, prints the KTAP document; returns the exit status. */
 int ktap_run(const struct ktap_case *cases, unsigned int n);
 
+/* The main() of a selftest: runs its table of cases. */
+#define KTAP_MAIN(cases)						\
+	int main(void)							\
+	{								\
+		return ktap_run(cases, sizeof(cases) / sizeof(cases[0])); \
+	}
+
 #define KTAP_CASE(fn)		{ #fn, fn, 0 }
 #define KTAP_CASE_T(fn, t)	{ #fn, fn, t }
 
