@@ -30,7 +30,12 @@ static void mvm_vm_free(struct kref *ref)
 	kfree(vm);
 }
 
-static void mvm_vm_put(struct mvm_vm *vm)
+void mvm_vm_get(struct mvm_vm *vm)
+{
+	kref_get(&vm->ref);
+}
+
+void mvm_vm_put(struct mvm_vm *vm)
 {
 	kref_put(&vm->ref, mvm_vm_free);
 }

@@ -8,10 +8,19 @@
 #ifndef MVM_H
 #define MVM_H
 
+#include <linux/bitops.h>
 #include <linux/kref.h>
+#include <linux/list.h>
 #include <linux/mm_types.h>
 #include <linux/mutex.h>
+#include <linux/rcupdate.h>
 #include <linux/types.h>
+#include <linux/wait.h>
+
+#include <linux/mvm.h>
+
+struct mvm_vcpu;
+struct mvm_vm;
 
 /**
  * struct mvm_backend_ops - what a hardware backend provides
@@ -27,6 +36,24 @@
  *		CPU, without changing anything.
  * @cpu_disable: switch it off again.  Called with interrupts off, only on
  *		a CPU that @cpu_enable succeeded on.
+ * @pte:	the nested (NPT or EPT) page-table entry that maps host page
+ *		frame @pfn: a leaf at @level (1 = 4 KiB, 2 = 2 MiB) when
+ *		@leaf, else a pointer to the next table.
+ * @vcpu_alloc:	allocate the backend's vCPU, which embeds struct mvm_vcpu,
+ *		and set it up in the architectural reset state (real mode,
+ *		CS:IP f000:fff0).  Returns an ERR_PTR on failure.
+ * @vcpu_free:	free it; the vCPU never runs again.
+ * @vcpu_run:	enter the guest once and handle the exit.  Called with
+ *		preemption on and vcpu->mutex held.  Returns 0 to go on, 1
+ *		when vcpu->run holds an exit for userspace, MVM_RUN_HALT when
+ *		the guest halted, or a negative errno.
+ * @get_regs, @set_regs, @get_sregs, @set_sregs: the state of
+ *		struct mvm_regs and struct mvm_sregs.  The set functions get
+ *		state that mvm_check_sregs() accepted.
+ * @get_msr, @set_msr: one MSR of the list in msr.c's mvm_msr_list.
+ * @get_debugregs, @set_debugregs: DR0-3, DR6, DR7.
+ * @queue_exception: deliver exception @vector (with @error if @has_error;
+ *		@cr2 for #PF) to the guest at the next entry.
  */
 struct mvm_backend_ops {
 	const char *name;
@@ -36,7 +63,28 @@ struct mvm_backend_ops {
 	void (*unsetup)(void);
 	int (*cpu_enable)(void);
 	void (*cpu_disable)(void);
+
+	u64 (*pte)(u64 pfn, int level, bool leaf, bool writable);
+
+	struct mvm_vcpu *(*vcpu_alloc)(struct mvm_vm *vm, u32 id);
+	void (*vcpu_free)(struct mvm_vcpu *vcpu);
+	int (*vcpu_run)(struct mvm_vcpu *vcpu);
+	void (*get_regs)(struct mvm_vcpu *vcpu, struct mvm_regs *regs);
+	void (*set_regs)(struct mvm_vcpu *vcpu, const struct mvm_regs *regs);
+	void (*get_sregs)(struct mvm_vcpu *vcpu, struct mvm_sregs *sregs);
+	void (*set_sregs)(struct mvm_vcpu *vcpu,
+			  const struct mvm_sregs *sregs);
+	int (*get_msr)(struct mvm_vcpu *vcpu, u32 index, u64 *data);
+	int (*set_msr)(struct mvm_vcpu *vcpu, u32 index, u64 data);
+	void (*get_debugregs)(struct mvm_vcpu *vcpu,
+			      struct mvm_debugregs *dbg);
+	void (*set_debugregs)(struct mvm_vcpu *vcpu,
+			      const struct mvm_debugregs *dbg);
+	void (*queue_exception)(struct mvm_vcpu *vcpu, u8 vector,
+				bool has_error, u32 error, u64 cr2);
 };
+
+#define MVM_RUN_HALT	2
 
 extern const struct mvm_backend_ops svm_backend_ops;
 extern const struct mvm_backend_ops vmx_backend_ops;
@@ -68,24 +116,151 @@ struct mvm_memslot {
 	struct page **pages;
 };
 
+#define MVM_MAX_VCPUS	64
+#define MVM_NR_POSTED	16
+#define MVM_RING_ENTRIES 1024
+
+/* The posted ranges of a VM: immutable, replaced as a whole under RCU. */
+struct mvm_posted {
+	struct rcu_head rcu;
+	unsigned int n;
+	struct mvm_posted_range r[MVM_NR_POSTED];
+};
+
+/**
+ * struct mvm_mmu - the nested page tables of a VM
+ * @root:	the top-level (PML4) table; never freed before the VM
+ * @pages:	every table page below @root, to free them on a zap
+ * @nr_pages:	how many there are
+ *
+ * Guarded by mvm_vm.slots_lock: the fault path and the slot changes that
+ * zap the tables both hold it.
+ */
+struct mvm_mmu {
+	struct page *root;
+	struct list_head pages;
+	unsigned long nr_pages;
+};
+
 /**
  * struct mvm_vm - one virtual machine, owned by its file descriptor
- * @ref:	dropped by the VM fd's release; the last put frees the VM
+ * @ref:	dropped by the VM fd's release and by each vCPU; the last put
+ *		frees the VM
  * @mm:		the creator's address space (mmgrab()ed); VM ioctls come
  *		from it only, and slot pages are charged to it
- * @slots_lock:	guards @slots
+ * @slots_lock:	guards @slots, @mmu and @vcpus
  * @slots:	memory slots by number; NULL where none
+ * @mmu:	the nested page tables, built on demand from @slots
+ * @vcpus:	the vCPUs by id, to kick them when the tables change
+ * @posted:	RCU-protected posted ranges; writers hold @slots_lock
  */
 struct mvm_vm {
 	struct kref ref;
 	struct mm_struct *mm;
-	struct mutex slots_lock;	/* guards slots */
+	struct mutex slots_lock;	/* guards slots, mmu, vcpus */
 	struct mvm_memslot *slots[MVM_NR_MEMSLOTS];
+	struct mvm_mmu mmu;
+	struct mvm_vcpu *vcpus[MVM_MAX_VCPUS];
+	struct mvm_posted __rcu *posted;
+};
+
+/* mvm_vcpu.mode: where the vCPU thread is, for kicks and TLB requests. */
+enum mvm_vcpu_mode {
+	MVM_OUTSIDE_GUEST,
+	MVM_IN_GUEST,
+};
+
+/* mvm_vcpu.requests: bits a kick asks the vCPU to act on before entry. */
+#define MVM_REQ_TLB_FLUSH	0
+
+/* What an MVM_EXIT_IO or MVM_EXIT_MMIO read completes into. */
+struct mvm_pending_read {
+	bool active;
+	u8 size;		/* 1, 2, 4 or 8 */
+	u8 reg;			/* GPR number; 0 (RAX) for port I/O */
+	bool high8;		/* AH, CH, DH or BH */
+	bool sign;		/* sign-extend (MOVSX) instead of zero-extend */
+	u8 dst_size;		/* register width written */
+	u64 next_rip;		/* RIP after the instruction */
+};
+
+/**
+ * struct mvm_vcpu - the vendor-independent part of a vCPU
+ * @vm:		its VM, which it holds a reference on
+ * @id:		the id userspace gave it
+ * @mutex:	serialises the vCPU ioctls, except MVM_INTERRUPT and MVM_NMI
+ * @run:	the exit page userspace maps (vmalloc_user())
+ * @ring:	the posted-write ring userspace maps (vmalloc_user())
+ * @ring_head:	the kernel's copy of ring->head; userspace cannot change it
+ * @ring_eventfd: signalled when the ring goes from empty to not empty
+ * @pending:	the read that the next MVM_RUN completes
+ * @irqs:	pending external interrupt vectors (any thread sets them)
+ * @nmi:	an NMI is pending (any thread sets it)
+ * @mode:	MVM_IN_GUEST from just before entry to just after the exit
+ * @cpu:	the CPU it last ran on, for kicks
+ * @requests:	MVM_REQ_* bits
+ * @wq:		a halted vCPU sleeps here
+ * @cpuid:	the CPUID table the guest sees; @cpuid_nent entries
+ */
+struct mvm_vcpu {
+	struct mvm_vm *vm;
+	u32 id;
+	struct mutex mutex;		/* vCPU ioctls */
+	struct mvm_run *run;
+	struct mvm_ring *ring;
+	u32 ring_head;
+	struct eventfd_ctx *ring_eventfd;
+	struct mvm_pending_read pending;
+	unsigned long irqs[BITS_TO_LONGS(256)];
+	bool nmi;
+	int mode;
+	int cpu;
+	unsigned long requests;
+	wait_queue_head_t wq;
+	struct mvm_cpuid_entry *cpuid;
+	u32 cpuid_nent;
 };
 
 /* mem.c */
 int mvm_vm_set_memory_region(struct mvm_vm *vm, void __user *argp);
 void mvm_vm_free_memslots(struct mvm_vm *vm);
+struct mvm_memslot *mvm_gpa_to_memslot(struct mvm_vm *vm, u64 gpa);
+int mvm_read_guest_phys(struct mvm_vm *vm, u64 gpa, void *buf,
+			unsigned int len);
+int mvm_write_guest_phys(struct mvm_vm *vm, u64 gpa, const void *buf,
+			 unsigned int len);
+
+/* mmu.c */
+int mvm_mmu_init(struct mvm_vm *vm);
+void mvm_mmu_destroy(struct mvm_vm *vm);
+void mvm_mmu_zap(struct mvm_vm *vm);
+int mvm_mmu_fault(struct mvm_vcpu *vcpu, u64 gpa, bool write);
+u64 mvm_mmu_root_pa(struct mvm_vm *vm);
+
+/* vcpu.c */
+int mvm_vm_create_vcpu(struct mvm_vm *vm, unsigned long id);
+int mvm_vm_set_posted_range(struct mvm_vm *vm, void __user *argp);
+void mvm_vm_get(struct mvm_vm *vm);
+void mvm_vm_put(struct mvm_vm *vm);
+void mvm_vcpu_init_common(struct mvm_vcpu *vcpu, struct mvm_vm *vm, u32 id);
+int mvm_handle_io(struct mvm_vcpu *vcpu, u8 space, u64 addr, u8 size,
+		  bool write, u64 data);
+void mvm_handle_cpuid(struct mvm_vcpu *vcpu, u32 *eax, u32 *ebx, u32 *ecx,
+		      u32 *edx);
+int mvm_vcpu_pending_irq(struct mvm_vcpu *vcpu);
+void mvm_vcpu_ack_irq(struct mvm_vcpu *vcpu, int vector);
+bool mvm_vcpu_take_nmi(struct mvm_vcpu *vcpu);
+int mvm_vcpu_exit_internal(struct mvm_vcpu *vcpu, u32 suberror, u64 d0,
+			   u64 d1);
+void mvm_kick_all(struct mvm_vm *vm, int req);
+int mvm_check_sregs(const struct mvm_sregs *s);
+u64 mvm_supported_xcr0(void);
+
+/* emulate.c: guest memory by virtual address, and MMIO instructions. */
+int mvm_emulate_mmio(struct mvm_vcpu *vcpu, u64 gpa, bool write);
+int mvm_emulate_string_io(struct mvm_vcpu *vcpu, u16 port, u8 size,
+			  bool in, bool rep, u8 addr_size, int seg);
+int mvm_insn_skip(struct mvm_vcpu *vcpu, const u8 *op, unsigned int oplen);
 
 /* hw.c: virtualization is on while at least one VM exists. */
 int mvm_hw_init(void);
