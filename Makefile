@@ -13,7 +13,7 @@
 VM        := selftests/vm
 BUILD     := build
 UCFLAGS   := -std=c11 -O2 -g -Wall -Wextra -Werror -Iuapi -static
-SELFTESTS := dev_test module_test coexist_test memslot_test launcher_test hw_test
+SELFTESTS := dev_test module_test coexist_test memslot_test launcher_test hw_test smoke_test
 TESTLIB   := selftests/lib/ktap.c selftests/lib/mvm_util.c
 TESTHDRS  := selftests/lib/ktap.h selftests/lib/mvm_util.h uapi/linux/mvm.h
 

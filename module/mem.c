@@ -135,6 +135,9 @@ static int mvm_memslot_delete(struct mvm_vm *vm, u32 id)
 	mutex_lock(&vm->slots_lock);
 	s = vm->slots[id];
 	vm->slots[id] = NULL;
+	/* No vCPU reaches the old pages once this returns. */
+	if (s)
+		mvm_mmu_zap(vm);
 	mutex_unlock(&vm->slots_lock);
 
 	if (!s)
@@ -204,11 +207,29 @@ int mvm_vm_set_memory_region(struct mvm_vm *vm, void __user *argp)
 	}
 	old = vm->slots[r.slot];
 	vm->slots[r.slot] = s;
+	if (old)
+		mvm_mmu_zap(vm);
 	mutex_unlock(&vm->slots_lock);
 
 	if (old)
 		mvm_memslot_free(vm, old);
 	return 0;
+}
+
+/* The slot holding @gpa, or NULL.  The caller holds slots_lock. */
+struct mvm_memslot *mvm_gpa_to_memslot(struct mvm_vm *vm, u64 gpa)
+{
+	u32 i;
+
+	lockdep_assert_held(&vm->slots_lock);
+	for (i = 0; i < MVM_NR_MEMSLOTS; i++) {
+		struct mvm_memslot *s = vm->slots[i];
+
+		if (s && gpa >= s->gpa &&
+		    (gpa - s->gpa) >> PAGE_SHIFT < s->npages)
+			return s;
+	}
+	return NULL;
 }
 
 /* The VM is going away: nothing else can reach its slots. */

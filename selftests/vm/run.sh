@@ -22,7 +22,7 @@ set -euo pipefail
 
 ALL_LANES="lint svm svm-6.12 vmx debug"
 # Seconds a lane's VM may run before it is killed and the lane fails.
-declare -A LANE_TIMEOUT=([svm]=600 [svm-6.12]=600 [vmx]=1800 [debug]=1200)
+declare -A LANE_TIMEOUT=([svm]=${MVM_SVM_TIMEOUT:-600} [svm-6.12]=600 [vmx]=1800 [debug]=1200)
 # Extra kernel parameters.  Bochs 2.7's skylake_x enumerates AVX-512 XSAVE
 # components inconsistently, and 6.1 WARNs about it at boot ("XSAVE
 # consistency problem"), long before mvm loads; without AVX-512 the sizes
@@ -105,7 +105,14 @@ make_initramfs() {
 	cp "$MVM_TOP/selftests/vm/init" "$stage/init"
 	cp "$ko" "$stage/lib/mvm/mvm.ko"
 	cp "$MVM_BUILD/bin/mvm" "$stage/usr/bin/mvm"
-	cp "$MVM_BUILD"/selftests/*_test "$stage/selftests/"
+	# MVM_TESTS="a_test b_test" runs only those (a debugging aid).
+	if [ -n "${MVM_TESTS:-}" ]; then
+		for t in $MVM_TESTS; do
+			cp "$MVM_BUILD/selftests/$t" "$stage/selftests/"
+		done
+	else
+		cp "$MVM_BUILD"/selftests/*_test "$stage/selftests/"
+	fi
 	[ -n "$tree" ] && stage_kvm_modules "$tree" "$abi" "$stage"
 	(cd "$stage" && find . | cpio -o -H newc --quiet | gzip -1) > "$out"
 	rm -rf "$stage"
