@@ -78,8 +78,8 @@ static bool mvm_take_u8(struct mvm_cursor *c, u8 *val)
  * the cursor on the opcode.  LOCK is refused: no instruction emulated here
  * takes it (MOV with LOCK is #UD).
  */
-static int mvm_decode_prefixes(struct mvm_cursor *c, unsigned int mode,
-			       struct mvm_insn *insn)
+static int mvm_take_prefixes(struct mvm_cursor *c, unsigned int mode,
+			     struct mvm_insn *insn)
 {
 	bool opsize = false, adsize = false;
 	u8 b;
@@ -340,7 +340,7 @@ int mvm_decode(const u8 *bytes, unsigned int n, unsigned int mode,
 	int r;
 
 	*insn = (struct mvm_insn){ 0 };
-	r = mvm_decode_prefixes(&c, mode, insn);
+	r = mvm_take_prefixes(&c, mode, insn);
 	if (r)
 		return r;
 	osz = insn->op_size;
@@ -412,6 +412,33 @@ int mvm_decode(const u8 *bytes, unsigned int n, unsigned int mode,
 }
 
 /**
+ * mvm_decode_prefixes - decode the prefixes of any instruction
+ * @bytes:	the instruction, from its first prefix
+ * @n:		bytes available
+ * @mode:	16, 32 or 64, as for mvm_decode()
+ * @insn:	gets @prefix_len, @rex, @seg, @rep, @op_size and @addr_size;
+ *		the other fields are zero
+ *
+ * For callers that know the opcode already (string I/O, whose exit says
+ * what it is but not always which segment): the opcode is at
+ * @bytes[@insn->prefix_len], which is below @n.
+ *
+ * Return: 0, or -EINVAL for LOCK, no opcode within @n or 15 bytes, or a
+ * bad @mode.
+ */
+int mvm_decode_prefixes(const u8 *bytes, unsigned int n, unsigned int mode,
+			struct mvm_insn *insn)
+{
+	struct mvm_cursor c = {
+		.bytes = bytes,
+		.n = n < MVM_INSN_MAX ? n : MVM_INSN_MAX,
+	};
+
+	*insn = (struct mvm_insn){ 0 };
+	return mvm_take_prefixes(&c, mode, insn);
+}
+
+/**
  * mvm_decode_skip - the length of an instruction with known opcode bytes
  * @bytes:	the instruction, from its first prefix
  * @n:		bytes available
@@ -436,7 +463,7 @@ int mvm_decode_skip(const u8 *bytes, unsigned int n, unsigned int mode,
 	unsigned int i;
 	int r;
 
-	r = mvm_decode_prefixes(&c, mode, &insn);
+	r = mvm_take_prefixes(&c, mode, &insn);
 	if (r)
 		return r;
 	if (!oplen || oplen > c.n - c.pos)

@@ -27,8 +27,9 @@
 #define MVM_INSN_STORE		2	/* register or immediate to memory */
 
 /*
- * Segment registers, numbered as the Sreg field of MOV Sreg encodes them
- * (SDM vol. 2, 3.1.1.3) and as the APM's IOIO EXITINFO1 SEG field does.
+ * Segment registers, numbered as the sreg field of MOV Sreg encodes them
+ * (SDM vol. 2, appendix B) and as the SEG field of the IOIO intercept's
+ * EXITINFO1 does (APM vol. 2, 15.10.2).
  */
 #define MVM_SEG_NONE		(-1)
 #define MVM_SEG_ES		0
@@ -119,6 +120,8 @@ struct mvm_pending_read {
 
 int mvm_decode(const u8 *bytes, unsigned int n, unsigned int mode,
 	       struct mvm_insn *insn);
+int mvm_decode_prefixes(const u8 *bytes, unsigned int n, unsigned int mode,
+			struct mvm_insn *insn);
 int mvm_decode_skip(const u8 *bytes, unsigned int n, unsigned int mode,
 		    const u8 *op, unsigned int oplen);
 

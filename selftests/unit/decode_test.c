@@ -730,6 +730,26 @@ static int skip_rejects(void)
 	return KTAP_PASS;
 }
 
+static int prefixes_only(void)
+{
+	static const u8 outsb[] = { 0xf3, 0x67, 0x64, 0x6e };
+	static const u8 outsd[] = { 0x2e, 0x66, 0x41, 0x6f };
+	static const u8 bare[] = { 0x6f };
+	struct mvm_insn i;
+
+	CHECK(!mvm_decode_prefixes(outsb, 4, 32, &i), " ");
+	CHECK(i.prefix_len == 3 && i.seg == MVM_SEG_FS && i.rep == MVM_REP_E &&
+	      i.addr_size == 2 && i.op_size == 4, " ");
+	CHECK(!mvm_decode_prefixes(outsd, 4, 64, &i), " ");
+	CHECK(i.prefix_len == 3 && i.seg == MVM_SEG_CS && i.rex == 0x41 &&
+	      i.op_size == 2 && i.addr_size == 8, " ");
+	CHECK(!mvm_decode_prefixes(bare, 1, 16, &i), " ");
+	CHECK(i.prefix_len == 0 && i.seg == MVM_SEG_NONE, " ");
+	CHECK(mvm_decode_prefixes(outsb, 3, 32, &i) == -EINVAL, "no opcode");
+	CHECK(mvm_decode_prefixes(outsb, 4, 0, &i) == -EINVAL, "mode 0");
+	return KTAP_PASS;
+}
+
 /* --- registers ----------------------------------------------------------- */
 
 static int gpr_numbering(void)
@@ -855,6 +875,7 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE(skip_plain),
 	KTAP_CASE(skip_prefixes),
 	KTAP_CASE(skip_rejects),
+	KTAP_CASE(prefixes_only),
 	KTAP_CASE(gpr_numbering),
 	KTAP_CASE(gpr_write_widths),
 	KTAP_CASE(complete_read),
