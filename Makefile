@@ -40,19 +40,20 @@ $(BUILD)/selftests/%: selftests/%.c $(TESTLIB) $(TESTHDRS)
 # fails the test.
 UNITFLAGS := -std=c11 -O1 -g -Wall -Wextra -Werror -Iuapi \
 	     -fsanitize=address,undefined -fno-sanitize-recover=all
-UNIT      := decode_test
+UNIT      := decode_test paging_test
 
 unit: $(UNIT:%=$(BUILD)/unit/%)
 	@set -e; for t in $^; do $$t; done
 
-$(BUILD)/unit/decode.o: module/decode.c module/decode.h selftests/unit/shim.h \
-			uapi/linux/mvm.h
+# The module's pure files, for the host; kept, not removed as intermediates.
+.PRECIOUS: $(BUILD)/unit/%.o
+$(BUILD)/unit/%.o: module/%.c module/%.h selftests/unit/shim.h uapi/linux/mvm.h
 	@mkdir -p $(@D)
 	$(CC) $(UNITFLAGS) -include selftests/unit/shim.h -c -o $@ $<
 
-$(BUILD)/unit/decode_test: selftests/unit/decode_test.c $(BUILD)/unit/decode.o \
-			   selftests/lib/ktap.c selftests/lib/ktap.h
-	$(CC) $(UNITFLAGS) -Iselftests -Imodule -o $@ $< $(BUILD)/unit/decode.o \
+$(BUILD)/unit/%_test: selftests/unit/%_test.c $(BUILD)/unit/%.o \
+		      selftests/lib/ktap.c selftests/lib/ktap.h
+	$(CC) $(UNITFLAGS) -Iselftests -Imodule -o $@ $< $(BUILD)/unit/$*.o \
 		selftests/lib/ktap.c
 
 demo: userspace selftests

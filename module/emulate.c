@@ -5,16 +5,15 @@
  * instructions when the hardware does not say where the next one starts.
  *
  * The emulator reads the guest by virtual address through a software walk
- * of the guest's page tables (SDM vol. 3, chapter 4; APM vol. 2, chapter 5),
- * and decodes with decode.c.  The address of an MMIO access is the one the
- * hardware reported, never one computed from the instruction.
+ * of the guest's page tables (paging.c), and decodes with decode.c.  The
+ * address of an MMIO access is the one the hardware reported, never one
+ * computed from the instruction.
  *
  * What is not emulated: segment limit and type checks (the hardware made
  * them when it ran the instruction), protection keys, and the accessed and
- * dirty bits, which the walk neither sets nor needs: the hardware set them
- * when it ran the instruction, and the string operands of OUTS are only
- * read.  Debug traps (RFLAGS.TF, DR7 breakpoints) after an emulated
- * instruction are not delivered.
+ * dirty bits (see paging.c).  Debug traps (RFLAGS.TF, DR7 breakpoints)
+ * after an emulated instruction are not delivered, and the interrupt
+ * shadow is the backend's to clear.
  *
  * Every entry point may sleep, and is called without vm->slots_lock.
  */
@@ -28,19 +27,12 @@
 #include <asm/msr-index.h>
 #include <asm/processor.h>
 #include <asm/processor-flags.h>
-#include <asm/trap_pf.h>
 #include <asm/trapnr.h>
 
 #include <linux/mvm.h>
 #include "decode.h"
 #include "mvm.h"
-
-/* Guest page-table entry bits (SDM vol. 3, 4.3 to 4.5). */
-#define PTE_PRESENT	BIT_ULL(0)
-#define PTE_WRITE	BIT_ULL(1)
-#define PTE_USER	BIT_ULL(2)
-#define PTE_PS		BIT_ULL(7)
-#define PTE_NX		BIT_ULL(63)
+#include "paging.h"
 
 /* A REP string instruction runs this many elements, then the guest again. */
 #define MVM_STRING_BATCH	4096
@@ -122,195 +114,42 @@ static u64 mvm_seg_base(const struct mvm_ctx *ctx, int seg)
 	}
 }
 
-/* The reserved physical-address bits of a 64-bit entry: M and up to @top. */
-static u64 mvm_rsvd_phys(unsigned int top)
+static int mvm_read_phys(void *vm, u64 gpa, void *buf, unsigned int len)
 {
-	unsigned int m = boot_cpu_data.x86_phys_bits;
-
-	return m <= top ? GENMASK_ULL(top, m) : 0;
-}
-
-/* Guest-physical address of the entry for @gva in the table at @table. */
-static u64 mvm_pte_gpa(u64 table, u64 gva, unsigned int level,
-		       unsigned int bits, unsigned int esize)
-{
-	unsigned int shift = 12 + bits * (level - 1);
-
-	return table + ((gva >> shift) & (BIT_ULL(bits) - 1)) * esize;
+	return mvm_read_guest_phys(vm, gpa, buf, len);
 }
 
 /*
- * A 4 MiB page of 32-bit paging (SDM vol. 3, 4.3, table 4-4): PDE bits
- * 20:13 are physical-address bits 39:32, those of them at or above
- * MAXPHYADDR are reserved, and so is bit 21.
- */
-static int mvm_large_page_32(u64 pde, u64 gva, u64 *gpa)
-{
-	unsigned int m = boot_cpu_data.x86_phys_bits;
-	u64 hi = (pde >> 13) & 0xff;
-
-	if (pde & BIT_ULL(21) || (m >= 32 && m < 40 && hi >> (m - 32)))
-		return -EINVAL;
-	*gpa = hi << 32 | (pde & GENMASK_ULL(31, 22)) |
-	       (gva & GENMASK_ULL(21, 0));
-	return 0;
-}
-
-/*
- * A 2 MiB or 1 GiB page of PAE or 4-/5-level paging (tables 4-9, 4-17,
- * 4-18): the address bits below the page size, above the PAT bit (12), are
- * reserved.
- */
-static int mvm_large_page_64(u64 pte, u64 gva, unsigned int level, u64 *gpa)
-{
-	unsigned int shift = 12 + 9 * (level - 1);
-
-	if (pte & GENMASK_ULL(shift - 1, 13))
-		return -EINVAL;
-	*gpa = (pte & GENMASK_ULL(51, shift)) | (gva & GENMASK_ULL(shift - 1, 0));
-	return 0;
-}
-
-/*
- * Translates @gva for an access described by @access, a set of X86_PF_WRITE,
- * X86_PF_USER and X86_PF_INSTR, and checks the rights as the hardware would
- * (SDM vol. 3, 4.6; APM vol. 2, 5.6).  Returns 0 with *@gpa, -EACCES with a
- * #PF or #GP in *@fault, or -EFAULT if a table is not in guest RAM (a
- * guest that puts its page tables in MMIO is not emulated).
+ * Translates @gva for an access of @access (MVM_PFERR_*) with paging.c.
+ * Returns 0 with *@gpa, -EACCES with the guest's #PF or #GP in *@fault, or
+ * -EFAULT if a page table is not in guest RAM.
  */
 static int mvm_gva_to_gpa(const struct mvm_ctx *ctx, u64 gva, u32 access,
 			  u64 *gpa, struct mvm_fault *fault)
 {
 	const struct mvm_sregs *s = &ctx->sregs;
-	bool nxe = s->efer & EFER_NX, la57 = s->cr4 & X86_CR4_LA57;
-	bool lma = s->efer & EFER_LMA, pae = s->cr4 & X86_CR4_PAE;
-	unsigned int level, levels, bits, esize, large_top;
-	bool writable = true, user = true, nx = false;
-	u64 table, rsvd;
-	u32 err = access;
-
-	if (!(s->cr0 & X86_CR0_PG)) {
-		*gpa = gva;
-		return 0;
-	}
-
-	if (lma) {
-		/* A non-canonical address is #GP, not #PF (SDM vol. 1, 3.3.7.1). */
-		unsigned int vbits = la57 ? 57 : 48;
-
-		if ((u64)((s64)(gva << (64 - vbits)) >> (64 - vbits)) != gva) {
-			*fault = (struct mvm_fault){ .vector = X86_TRAP_GP };
-			return -EACCES;
-		}
-		levels = la57 ? 5 : 4;
-		bits = 9;
-		esize = 8;
-		large_top = 3;		/* 1 GiB and 2 MiB pages */
-		rsvd = mvm_rsvd_phys(51) | (nxe ? 0 : PTE_NX);
-		table = s->cr3 & GENMASK_ULL(51, 12);
-	} else if (pae) {
-		u64 pdpte;
-
-		/*
-		 * PAE: four PDPTEs at CR3[31:5], then two 9-bit levels (SDM
-		 * vol. 3, 4.4).  Intel processors load the PDPTEs with CR3;
-		 * AMD ones under nested paging read them during the walk, as
-		 * this does.
-		 */
-		if (mvm_read_guest_phys(ctx->vcpu->vm,
-					(s->cr3 & GENMASK_ULL(31, 5)) +
-					((gva >> 30) & 3) * 8, &pdpte, 8))
-			return -EFAULT;
-		if (!(pdpte & PTE_PRESENT))
-			goto not_present;
-		if (pdpte & (mvm_rsvd_phys(63) | GENMASK_ULL(8, 5) |
-			     GENMASK_ULL(2, 1)))
-			goto reserved;
-		levels = 2;
-		bits = 9;
-		esize = 8;
-		large_top = 2;		/* 2 MiB pages */
-		rsvd = mvm_rsvd_phys(62) | (nxe ? 0 : PTE_NX);
-		table = pdpte & GENMASK_ULL(51, 12);
-	} else {
-		/* 32-bit paging: two 10-bit levels of 4-byte entries. */
-		levels = 2;
-		bits = 10;
-		esize = 4;
-		large_top = s->cr4 & X86_CR4_PSE ? 2 : 0;
-		rsvd = 0;
-		table = s->cr3 & GENMASK_ULL(31, 12);
-	}
-
-	/* Each pass goes down a level; level 1 always ends the walk. */
-	for (level = levels; level >= 1; level--) {
-		u64 pte = 0;
-
-		/* 4-byte entries land in the low half: x86 is little-endian. */
-		if (mvm_read_guest_phys(ctx->vcpu->vm,
-					mvm_pte_gpa(table, gva, level, bits,
-						    esize), &pte, esize))
-			return -EFAULT;
-		if (!(pte & PTE_PRESENT))
-			goto not_present;
-		if (pte & rsvd)
-			goto reserved;
-		writable &= !!(pte & PTE_WRITE);
-		user &= !!(pte & PTE_USER);
-		nx |= !!(pte & PTE_NX);
-
-		if (level == 1) {
-			*gpa = (pte & GENMASK_ULL(51, 12)) |
-			       (gva & GENMASK_ULL(11, 0));
-			break;
-		}
-		/* Bit 7 maps a page, is reserved, or (no CR4.PSE) ignored. */
-		if (pte & PTE_PS && level <= large_top) {
-			if (esize == 4 ? mvm_large_page_32(pte, gva, gpa) :
-			    mvm_large_page_64(pte, gva, level, gpa))
-				goto reserved;
-			break;
-		}
-		if (pte & PTE_PS && esize == 8)
-			goto reserved;
-		table = pte & GENMASK_ULL(esize == 4 ? 31 : 51, 12);
-	}
-
-	/*
-	 * The rights (SDM vol. 3, 4.6.1): a user access needs U/S in every
-	 * level, and R/W for a write; a supervisor write needs R/W only with
-	 * CR0.WP; a fetch faults on XD, and a supervisor one on a user page
-	 * with CR4.SMEP; a supervisor data access faults on a user page with
-	 * CR4.SMAP unless RFLAGS.AC.
-	 */
-	if (access & X86_PF_USER) {
-		if (!user || (access & X86_PF_WRITE && !writable))
-			goto protection;
-	} else {
-		if (access & X86_PF_WRITE && !writable && s->cr0 & X86_CR0_WP)
-			goto protection;
-		if (user && access & X86_PF_INSTR && s->cr4 & X86_CR4_SMEP)
-			goto protection;
-		if (user && !(access & X86_PF_INSTR) && s->cr4 & X86_CR4_SMAP &&
-		    !(ctx->regs.rflags & X86_EFLAGS_AC))
-			goto protection;
-	}
-	if (access & X86_PF_INSTR && nx)
-		goto protection;
-	return 0;
-
-reserved:
-	err |= X86_PF_RSVD;
-protection:
-	err |= X86_PF_PROT;
-not_present:
-	/* I/D is reported only where fetches can fault on their own (4.7). */
-	if (!(s->cr4 & X86_CR4_SMEP) && !(pae && nxe))
-		err &= ~X86_PF_INSTR;
-	*fault = (struct mvm_fault){
-		.vector = X86_TRAP_PF, .error = err, .cr2 = gva,
+	const struct mvm_paging p = {
+		.cr0 = s->cr0,
+		.cr3 = s->cr3,
+		.cr4 = s->cr4,
+		.efer = s->efer,
+		.rflags = ctx->regs.rflags,
+		/* The hardware checks guest entries against the host's. */
+		.maxphyaddr = boot_cpu_data.x86_phys_bits,
+		.read_phys = mvm_read_phys,
+		.opaque = ctx->vcpu->vm,
 	};
-	return -EACCES;
+	u32 error = 0;
+	int r;
+
+	r = mvm_paging_walk(&p, gva, access, gpa, &error);
+	if (r == -EACCES)
+		*fault = (struct mvm_fault){
+			.vector = X86_TRAP_PF, .error = error, .cr2 = gva,
+		};
+	else if (r == -EINVAL)
+		*fault = (struct mvm_fault){ .vector = X86_TRAP_GP };
+	return r == -EINVAL ? -EACCES : r;
 }
 
 /*
@@ -354,7 +193,7 @@ static unsigned int mvm_fetch(const struct mvm_ctx *ctx,
 {
 	u64 rip = ctx->regs.rip & mvm_addr_mask(ctx);
 	u64 gva = (mvm_seg_base(ctx, MVM_SEG_CS) + rip) & mvm_addr_mask(ctx);
-	u32 access = X86_PF_INSTR | (mvm_user_mode(ctx) ? X86_PF_USER : 0);
+	u32 access = MVM_PFERR_FETCH | (mvm_user_mode(ctx) ? MVM_PFERR_USER : 0);
 	unsigned int done;
 	int r;
 
@@ -539,7 +378,7 @@ int mvm_emulate_string_io(struct mvm_vcpu *vcpu, u16 port, u8 size,
 	if (seg < MVM_SEG_ES || seg > MVM_SEG_GS)
 		seg = insn.seg == MVM_SEG_NONE ? MVM_SEG_DS : insn.seg;
 	if (mvm_user_mode(&ctx))
-		access |= X86_PF_USER;
+		access |= MVM_PFERR_USER;
 
 	count = rep ? mvm_gpr_read(&ctx.regs, MVM_GPR_RCX, addr_size, false) : 1;
 	for (i = 0; count && i < MVM_STRING_BATCH; i++) {
