@@ -343,7 +343,11 @@ int mvm_emulate_mmio(struct mvm_vcpu *vcpu, u64 gpa, bool write)
  * stopped (SDM vol. 2, REP).  A page fault on the source is the guest's.
  *
  * Return: 0 to enter the guest again, 1 when vcpu->run holds an exit for
- * userspace, or a negative errno from mvm_handle_io().
+ * userspace, or a negative errno from mvm_handle_io().  The exit is
+ * MVM_INTERNAL_STRING_IO with data[0] the port for INS (data[1] 0), for a
+ * bad @size or @addr_size (data[1] 1) and for a source that is not RAM
+ * (data[1] its linear address); MVM_INTERNAL_EMULATION when the bytes at
+ * CS:RIP are not OUTS.
  */
 int mvm_emulate_string_io(struct mvm_vcpu *vcpu, u16 port, u8 size,
 			  bool in, bool rep, u8 addr_size, int seg)
