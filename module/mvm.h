@@ -19,6 +19,9 @@
 
 #include <linux/mvm.h>
 
+/* struct mvm_pending_read lives there, so the host unit test can see it. */
+#include "decode.h"
+
 struct mvm_vcpu;
 struct mvm_vm;
 
@@ -172,17 +175,6 @@ enum mvm_vcpu_mode {
 
 /* mvm_vcpu.requests: bits a kick asks the vCPU to act on before entry. */
 #define MVM_REQ_TLB_FLUSH	0
-
-/* What an MVM_EXIT_IO or MVM_EXIT_MMIO read completes into. */
-struct mvm_pending_read {
-	bool active;
-	u8 size;		/* 1, 2, 4 or 8 */
-	u8 reg;			/* GPR number; 0 (RAX) for port I/O */
-	bool high8;		/* AH, CH, DH or BH */
-	bool sign;		/* sign-extend (MOVSX) instead of zero-extend */
-	u8 dst_size;		/* register width written */
-	u64 next_rip;		/* RIP after the instruction */
-};
 
 /**
  * struct mvm_vcpu - the vendor-independent part of a vCPU

@@ -221,44 +221,13 @@ int mvm_handle_io(struct mvm_vcpu *vcpu, u8 space, u64 addr, u8 size,
 /* Complete the read an MVM_EXIT_IO or MVM_EXIT_MMIO asked userspace for. */
 static void mvm_complete_pending(struct mvm_vcpu *vcpu)
 {
-	struct mvm_pending_read *p = &vcpu->pending;
+	/* The one value the kernel takes from the run page, read once. */
 	u64 data = READ_ONCE(vcpu->run->io.data);
 	struct mvm_regs regs;
-	u64 *reg, mask;
-	unsigned int shift = 0;
 
-	p->active = false;
+	vcpu->pending.active = false;
 	mvm_ops->get_regs(vcpu, &regs);
-
-	if (p->size < 8)
-		data &= BIT_ULL(p->size * 8) - 1;
-	if (p->sign && p->size < 8)
-		data = (u64)sign_extend64(data, p->size * 8 - 1);
-
-	/* Registers in struct mvm_regs order: rax, rbx, rcx, rdx, ... */
-	switch (p->reg & 15) {
-	case 0: reg = &regs.rax; break;
-	case 1: reg = &regs.rcx; break;
-	case 2: reg = &regs.rdx; break;
-	case 3: reg = &regs.rbx; break;
-	case 4: reg = &regs.rsp; break;
-	case 5: reg = &regs.rbp; break;
-	case 6: reg = &regs.rsi; break;
-	case 7: reg = &regs.rdi; break;
-	default: reg = &regs.r8 + (p->reg - 8); break;
-	}
-	if (p->high8)
-		shift = 8;
-
-	/* SDM vol. 1, 3.4.1.1: a 32-bit destination zeroes bits 63:32. */
-	if (p->dst_size >= 4) {
-		mask = p->dst_size == 8 ? ~0ULL : 0xffffffffULL;
-		*reg = data & mask;
-	} else {
-		mask = (BIT_ULL(p->dst_size * 8) - 1) << shift;
-		*reg = (*reg & ~mask) | ((data << shift) & mask);
-	}
-	regs.rip = p->next_rip;
+	mvm_complete_read(&regs, &vcpu->pending, data);
 	mvm_ops->set_regs(vcpu, &regs);
 }
 

@@ -9,7 +9,8 @@
 #   run.sh demo            boot the svm test VM, load mvm, show it working
 #
 # Lanes:
-#   lint      checkpatch --strict, sparse, W=1 on 6.1 and 6.12 (host only)
+#   lint      checkpatch --strict, sparse, W=1 on 6.1 and 6.12, and the
+#             host-side unit tests (make unit; host only)
 #   svm       QEMU TCG -cpu max (SVM + NPT), Debian's 6.1 kernel
 #   svm-6.12  the same on Debian's 6.12 kernel
 #   vmx       Bochs corei7_skylake_x (VMX + EPT + VPID), Debian's 6.1 kernel
@@ -304,6 +305,17 @@ lint_case() {
 	rm -f "$out"
 }
 
+# make unit prints KTAP, whose totals line ("error:0") lint_case would
+# take for a complaint: show the output only when a test failed.
+_unit() {
+	local out
+	if ! out=$(make -s -C "$MVM_TOP" unit 2>&1) ||
+	   grep -q '^not ok' <<< "$out"; then
+		printf '%s\n' "$out" | grep -v '^ok '
+		return 1
+	fi
+}
+
 _sparse() {
 	local kdir=$1
 	rm -rf "$MVM_BUILD/sparse"
@@ -353,8 +365,9 @@ _checker_selftest() {
 
 lane_lint() {
 	local cp abi61 abi612
-	lane_begin lint "checkpatch --strict, sparse, W=1 (host)"
+	lane_begin lint "checkpatch --strict, sparse, W=1, unit tests (host)"
 	lint_case log_checker _checker_selftest
+	lint_case unit _unit
 	need_pkgs linux-source-6.1 sparse
 	cp=$(checkpatch_dir)
 	lint_case checkpatch perl "$cp/scripts/checkpatch.pl" --no-tree --strict \
