@@ -242,23 +242,23 @@ static inline void __attribute__((noreturn)) guest_halt_forever(void)
 
 /*
  * Run one instruction that may fault: if it raises an exception, the
- * handler (with no handler installed for the vector) resumes after it.
- * Evaluates to 0, or 0x100 | the vector.  The operands go in RAX, RCX,
- * RDX.  Like KVM's kvm_asm_safe(): R9 holds the resume address and R10
- * the result.
+ * dispatcher (with no handler installed for the vector) resumes after it.
+ * Evaluates to 0, or 0x100 | the vector.  The instruction gets RAX, RCX and
+ * RDX and may change them.  Like KVM's kvm_asm_safe(): R9 holds the resume
+ * address and R10 the result.
  */
 #define ASM_SAFE(insn, rax, rcx, rdx)					\
 	({								\
-		uint64_t __v;						\
+		uint64_t __a = (rax), __c = (rcx), __d = (rdx), __v;	\
 		__asm__ volatile("lea 1f(%%rip), %%r9\n\t"		\
 				 "xor %%r10d, %%r10d\n\t"		\
 				 insn "\n"				\
 				 "1:\n\t"				\
 				 "mov %%r10, %0\n\t"			\
 				 "xor %%r9d, %%r9d"			\
-				 : "=r"(__v)				\
-				 : "a"(rax), "c"(rcx), "d"(rdx)		\
-				 : "r9", "r10", "memory");		\
+				 : "=r"(__v), "+a"(__a), "+c"(__c),	\
+				   "+d"(__d)				\
+				 : : "r9", "r10", "memory");		\
 		__v;							\
 	})
 
