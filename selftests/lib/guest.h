@@ -63,14 +63,14 @@
 #define CR0_ET		(1ULL << 4)
 #define CR0_NE		(1ULL << 5)
 #define CR0_WP		(1ULL << 16)
+#define CR0_NW		(1ULL << 29)
+#define CR0_CD		(1ULL << 30)
 #define CR0_PG		(1ULL << 31)
 #define CR4_PAE		(1ULL << 5)
 #define CR4_OSFXSR	(1ULL << 9)
 #define CR4_OSXMMEXCPT	(1ULL << 10)
 #define EFER_LME	(1ULL << 8)
 #define EFER_LMA	(1ULL << 10)
-#define CR0_NW		(1ULL << 29)
-#define CR0_CD		(1ULL << 30)
 
 #define UCALL_PORT	0xf0
 
