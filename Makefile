@@ -14,9 +14,15 @@
 VM        := selftests/vm
 BUILD     := build
 UCFLAGS   := -std=c11 -O2 -g -Wall -Wextra -Werror -Iuapi -static
-SELFTESTS := dev_test module_test coexist_test memslot_test launcher_test hw_test smoke_test
-TESTLIB   := selftests/lib/ktap.c selftests/lib/mvm_util.c
-TESTHDRS  := selftests/lib/ktap.h selftests/lib/mvm_util.h uapi/linux/mvm.h
+SELFTESTS := dev_test module_test coexist_test memslot_test launcher_test hw_test \
+	     smoke_test vcpu_test guest_test ring_test exit_test \
+	     lifecycle_test
+TESTLIB   := selftests/lib/ktap.c selftests/lib/mvm_util.c selftests/lib/guest.c
+TESTHDRS  := selftests/lib/ktap.h selftests/lib/mvm_util.h \
+	     selftests/lib/guest.h uapi/linux/mvm.h
+# Test code also runs as guest code (selftests/lib/guest.h): interrupts
+# land on the guest's current stack, and there is no TLS for a canary.
+GUESTCFLAGS := -mno-red-zone -fno-stack-protector
 
 all: module userspace selftests
 
@@ -33,7 +39,7 @@ selftests: $(SELFTESTS:%=$(BUILD)/selftests/%)
 
 $(BUILD)/selftests/%: selftests/%.c $(TESTLIB) $(TESTHDRS)
 	@mkdir -p $(@D)
-	$(CC) $(UCFLAGS) -pthread -Iselftests -o $@ $< $(TESTLIB)
+	$(CC) $(UCFLAGS) $(GUESTCFLAGS) -pthread -Iselftests -o $@ $< $(TESTLIB)
 
 # Unit tests of the module's pure code, built for the host with a shim for
 # the kernel types, and with ASan and UBSan so a read past the guest's bytes

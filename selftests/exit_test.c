@@ -1,0 +1,507 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * What MVM_RUN does with events and with instructions the guest may not
+ * use: HLT sleeping until an interrupt or NMI from another thread, signals
+ * and immediate_exit ending MVM_RUN with EINTR, a triple fault, #UD for
+ * virtualization instructions and #GP for MSRs mvm does not emulate.
+ */
+#define _GNU_SOURCE
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/guest.h"
+#include "lib/ktap.h"
+
+#define GUEST_MIB	16
+#define VEC_A		0x40
+#define VEC_B		0x50
+#define UD_VECTOR	6
+#define GP_VECTOR	13
+#define NMI_VECTOR	2
+#define KICK_SIG	SIGUSR1
+
+static volatile uint64_t irq_count, irq_vectors[4];
+static volatile uint64_t nmi_count;
+static volatile uint64_t stop_flag;
+
+static void irq_handler(struct ex_regs *regs)
+{
+	if (irq_count < 4)
+		irq_vectors[irq_count] = regs->vector;
+	irq_count++;
+}
+
+static void nmi_handler(struct ex_regs *regs)
+{
+	(void)regs;
+	nmi_count++;
+}
+
+static struct vcpu *new_vcpu(void (*guest)(void))
+{
+	struct vm *vm = vm_create(GUEST_MIB);
+	struct vcpu *vcpu = vcpu_create(vm, 0);
+
+	vm_install_handler(vm, VEC_A, irq_handler);
+	vm_install_handler(vm, VEC_B, irq_handler);
+	vm_install_handler(vm, NMI_VECTOR, nmi_handler);
+	vcpu_setup_long(vcpu, guest);
+	return vcpu;
+}
+
+static void sleep_ms(unsigned int ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts))
+		;
+}
+
+/* --- events from another thread ------------------------------------------ */
+
+struct injector {
+	struct vcpu *vcpu;
+	unsigned int delay_ms;
+	int nmi;
+	uint32_t vector;
+	pthread_t thread;
+};
+
+static void *inject_fn(void *arg)
+{
+	struct injector *in = arg;
+	struct mvm_interrupt irq = { .vector = in->vector };
+
+	sleep_ms(in->delay_ms);
+	if (in->nmi)
+		TEST_ASSERT(!ioctl(in->vcpu->fd, MVM_NMI, 0), "MVM_NMI");
+	else
+		TEST_ASSERT(!ioctl(in->vcpu->fd, MVM_INTERRUPT, &irq),
+			    "MVM_INTERRUPT");
+	return NULL;
+}
+
+static void inject_later(struct injector *in, struct vcpu *vcpu,
+			 unsigned int delay_ms, int nmi, uint32_t vector)
+{
+	in->vcpu = vcpu;
+	in->delay_ms = delay_ms;
+	in->nmi = nmi;
+	in->vector = vector;
+	TEST_ASSERT(!pthread_create(&in->thread, NULL, inject_fn, in),
+		    "pthread_create");
+}
+
+static void guest_hlt_irq(void)
+{
+	GUEST_SYNC(1);
+	__asm__ volatile("sti; hlt; cli" : : : "memory");
+	GUEST_VALUE(irq_count, irq_vectors[0], 0);
+	GUEST_DONE();
+}
+
+/* HLT sleeps in the kernel until MVM_INTERRUPT comes from another thread. */
+static int hlt_woken_by_interrupt(void)
+{
+	struct vcpu *vcpu = new_vcpu(guest_hlt_irq);
+	struct injector in;
+	struct ucall uc;
+	uint64_t t0;
+
+	CHECK(vcpu_run_ucall(vcpu, &uc) == UCALL_SYNC, "ucall %u", uc.code);
+	t0 = now_ns();
+	inject_later(&in, vcpu, 200, 0, VEC_A);
+	CHECK(vcpu_run_ucall(vcpu, &uc) == UCALL_VALUE, "ucall %u", uc.code);
+	pthread_join(in.thread, NULL);
+	/* A HLT that did not sleep would report no interrupt yet. */
+	CHECK(uc.args[0] == 1 && uc.args[1] == VEC_A,
+	      "%" PRIu64 " interrupts, vector %#" PRIx64, uc.args[0],
+	      uc.args[1]);
+	CHECK(now_ns() - t0 >= 150000000ULL, "woke after %" PRIu64 " ms",
+	      (now_ns() - t0) / 1000000);
+	vcpu_run_to_done(vcpu);
+	return KTAP_PASS;
+}
+
+static void guest_spin_irq(void)
+{
+	GUEST_SYNC(1);
+	__asm__ volatile("sti" : : : "memory");
+	while (!irq_count)
+		;
+	__asm__ volatile("cli" : : : "memory");
+	GUEST_VALUE(irq_count, irq_vectors[0], 0);
+	GUEST_DONE();
+}
+
+/* An interrupt kicks a vCPU that is busy in the guest. */
+static int interrupt_while_running(void)
+{
+	struct vcpu *vcpu = new_vcpu(guest_spin_irq);
+	struct injector in;
+	struct ucall uc;
+
+	CHECK(vcpu_run_ucall(vcpu, &uc) == UCALL_SYNC, "ucall %u", uc.code);
+	inject_later(&in, vcpu, 100, 0, VEC_B);
+	CHECK(vcpu_run_ucall(vcpu, &uc) == UCALL_VALUE, "ucall %u", uc.code);
+	pthread_join(in.thread, NULL);
+	CHECK(uc.args[0] == 1 && uc.args[1] == VEC_B,
+	      "%" PRIu64 " interrupts, vector %#" PRIx64, uc.args[0],
+	      uc.args[1]);
+	vcpu_run_to_done(vcpu);
+	return KTAP_PASS;
+}
+
+static void guest_masked(void)
+{
+	volatile unsigned int i;
+
+	__asm__ volatile("cli" : : : "memory");
+	GUEST_SYNC(1);
+	/* Pending, but IF is 0: nothing arrives. */
+	for (i = 0; i < 10000; i++)
+		;
+	GUEST_ASSERT_EQ(irq_count, 0);
+	__asm__ volatile("sti; nop; nop; cli" : : : "memory");
+	GUEST_VALUE(irq_count, irq_vectors[0], irq_vectors[1]);
+	__asm__ volatile("sti; nop" : : : "memory");
+	GUEST_SYNC(2);
+	__asm__ volatile("cli" : : : "memory");
+	GUEST_DONE();
+}
+
+/*
+ * Interrupts queued while IF is 0 wait for STI and come highest vector
+ * first; a vector queued twice comes once; MVM_RUN_IF_FLAG follows IF.
+ */
+static int interrupt_masked_until_sti(void)
+{
+	struct vcpu *vcpu = new_vcpu(guest_masked);
+	struct mvm_interrupt a = { .vector = VEC_A }, b = { .vector = VEC_B };
+	struct ucall uc;
+
+	CHECK(vcpu_run_ucall(vcpu, &uc) == UCALL_SYNC, "ucall %u", uc.code);
+	CHECK(!(vcpu->run->flags & MVM_RUN_IF_FLAG), "IF flag with IF 0");
+	vcpu_ioctl(vcpu, MVM_INTERRUPT, &a);
+	vcpu_ioctl(vcpu, MVM_INTERRUPT, &b);
+	vcpu_ioctl(vcpu, MVM_INTERRUPT, &a);
+	CHECK(vcpu_run_ucall(vcpu, &uc) == UCALL_VALUE, "ucall %u", uc.code);
+	CHECK(uc.args[0] == 2 && uc.args[1] == VEC_B && uc.args[2] == VEC_A,
+	      "%" PRIu64 " interrupts: %#" PRIx64 " then %#" PRIx64,
+	      uc.args[0], uc.args[1], uc.args[2]);
+	CHECK(vcpu_run_ucall(vcpu, &uc) == UCALL_SYNC, "ucall %u", uc.code);
+	CHECK(vcpu->run->flags & MVM_RUN_IF_FLAG, "no IF flag with IF 1");
+	vcpu_run_to_done(vcpu);
+	return KTAP_PASS;
+}
+
+static void guest_hlt_nmi(void)
+{
+	__asm__ volatile("cli" : : : "memory");
+	GUEST_SYNC(1);
+	__asm__ volatile("hlt" : : : "memory");
+	GUEST_VALUE(nmi_count, irq_count, 0);
+	GUEST_DONE();
+}
+
+/* An NMI wakes HLT even with IF 0, and reaches the guest's vector 2. */
+static int nmi_wakes_hlt(void)
+{
+	struct vcpu *vcpu = new_vcpu(guest_hlt_nmi);
+	struct injector in;
+	struct ucall uc;
+
+	CHECK(vcpu_run_ucall(vcpu, &uc) == UCALL_SYNC, "ucall %u", uc.code);
+	inject_later(&in, vcpu, 200, 1, 0);
+	CHECK(vcpu_run_ucall(vcpu, &uc) == UCALL_VALUE, "ucall %u", uc.code);
+	pthread_join(in.thread, NULL);
+	CHECK(uc.args[0] == 1 && uc.args[1] == 0,
+	      "%" PRIu64 " NMIs, %" PRIu64 " interrupts", uc.args[0],
+	      uc.args[1]);
+	vcpu_run_to_done(vcpu);
+	return KTAP_PASS;
+}
+
+/* --- signals and immediate_exit --------------------------------------------- */
+
+struct kicker {
+	pthread_t target, thread;
+	volatile int stop;
+};
+
+/* Signal the target every 100 ms until told to stop: one may be early. */
+static void *kick_fn(void *arg)
+{
+	struct kicker *k = arg;
+
+	while (!k->stop) {
+		sleep_ms(100);
+		if (!k->stop)
+			pthread_kill(k->target, KICK_SIG);
+	}
+	return NULL;
+}
+
+static void kicker_start(struct kicker *k)
+{
+	install_kick_handler(KICK_SIG);
+	k->target = pthread_self();
+	k->stop = 0;
+	TEST_ASSERT(!pthread_create(&k->thread, NULL, kick_fn, k),
+		    "pthread_create");
+}
+
+static void kicker_stop(struct kicker *k)
+{
+	k->stop = 1;
+	pthread_join(k->thread, NULL);
+}
+
+static void guest_spin_until_stop(void)
+{
+	GUEST_SYNC(1);
+	while (!stop_flag)
+		;
+	GUEST_DONE();
+}
+
+/*
+ * Runs until a kick; the guest must then be where it was, and finish once
+ * the host lets it.
+ */
+static int run_until_kicked(struct vcpu *vcpu)
+{
+	struct kicker k;
+	uint64_t t0, ms;
+	int r;
+
+	kicker_start(&k);
+	t0 = now_ns();
+	r = __vcpu_run(vcpu);
+	ms = (now_ns() - t0) / 1000000;
+	kicker_stop(&k);
+	CHECK(r == -1 && errno == EINTR, "MVM_RUN returned %d (errno %d)", r,
+	      errno);
+	CHECK(vcpu->run->exit_reason == MVM_EXIT_INTR, "exit %s",
+	      exit_reason_str(vcpu->run->exit_reason));
+	/* The first kick comes at 100 ms, a second one at 200 ms. */
+	CHECK(ms < 1000, "MVM_RUN returned %" PRIu64 " ms after its start",
+	      ms);
+	return KTAP_PASS;
+}
+
+static int signal_interrupts_guest(void)
+{
+	struct vcpu *vcpu = new_vcpu(guest_spin_until_stop);
+	struct ucall uc;
+
+	CHECK(vcpu_run_ucall(vcpu, &uc) == UCALL_SYNC, "ucall %u", uc.code);
+	if (run_until_kicked(vcpu))
+		return KTAP_FAIL;
+	*(volatile uint64_t *)gpa2hva(vcpu->vm, (uintptr_t)&stop_flag) = 1;
+	vcpu_run_to_done(vcpu);
+	return KTAP_PASS;
+}
+
+static void guest_hlt_forever(void)
+{
+	__asm__ volatile("cli" : : : "memory");
+	GUEST_SYNC(1);
+	__asm__ volatile("hlt" : : : "memory");
+	GUEST_VALUE(nmi_count, 0, 0);
+	GUEST_DONE();
+}
+
+/* A signal ends a halted MVM_RUN too; the guest stays halted after it. */
+static int signal_interrupts_hlt(void)
+{
+	struct vcpu *vcpu = new_vcpu(guest_hlt_forever);
+	struct injector in;
+	struct ucall uc;
+
+	CHECK(vcpu_run_ucall(vcpu, &uc) == UCALL_SYNC, "ucall %u", uc.code);
+	if (run_until_kicked(vcpu))
+		return KTAP_FAIL;
+	/* Still halted: only the NMI lets it report. */
+	inject_later(&in, vcpu, 200, 1, 0);
+	CHECK(vcpu_run_ucall(vcpu, &uc) == UCALL_VALUE, "ucall %u", uc.code);
+	pthread_join(in.thread, NULL);
+	CHECK(uc.args[0] == 1, "%" PRIu64 " NMIs", uc.args[0]);
+	vcpu_run_to_done(vcpu);
+	return KTAP_PASS;
+}
+
+static int immediate_exit(void)
+{
+	struct vcpu *vcpu = new_vcpu(guest_spin_until_stop);
+	struct mvm_regs before, after;
+	struct ucall uc;
+
+	vcpu_get_regs(vcpu, &before);
+	vcpu->run->immediate_exit = 1;
+	CHECK_ERRNO(__vcpu_run(vcpu), EINTR);
+	CHECK(vcpu->run->exit_reason == MVM_EXIT_INTR, "exit %s",
+	      exit_reason_str(vcpu->run->exit_reason));
+	/* The guest did not run at all. */
+	vcpu_get_regs(vcpu, &after);
+	CHECK(after.rip == before.rip, "rip moved from %#llx to %#llx",
+	      (unsigned long long)before.rip, (unsigned long long)after.rip);
+	CHECK_ERRNO(__vcpu_run(vcpu), EINTR);
+	vcpu->run->immediate_exit = 0;
+	CHECK(vcpu_run_ucall(vcpu, &uc) == UCALL_SYNC, "ucall %u", uc.code);
+	*(volatile uint64_t *)gpa2hva(vcpu->vm, (uintptr_t)&stop_flag) = 1;
+	vcpu_run_to_done(vcpu);
+	return KTAP_PASS;
+}
+
+/* --- a triple fault ------------------------------------------------------------ */
+
+static void guest_triple_fault(void)
+{
+	static const struct {
+		uint16_t limit;
+		uint64_t base;
+	} __attribute__((packed)) no_idt;
+
+	/* #UD cannot be delivered, nor the #DF after it: shutdown. */
+	__asm__ volatile("lidt %0\n\tud2" : : "m"(no_idt) : "memory");
+	GUEST_DONE();
+}
+
+static int triple_fault_shutdown(void)
+{
+	struct vcpu *vcpu = new_vcpu(guest_triple_fault);
+
+	vcpu_run(vcpu);
+	if (vcpu->run->exit_reason != MVM_EXIT_SHUTDOWN)
+		vcpu_describe_exit(vcpu);
+	CHECK(vcpu->run->exit_reason == MVM_EXIT_SHUTDOWN, "exit %s",
+	      exit_reason_str(vcpu->run->exit_reason));
+	return KTAP_PASS;
+}
+
+/* --- instructions the guest may not use -------------------------------------- */
+
+/*
+ * Name, and the instruction with its operands.  RAX points at guest RAM
+ * for the ones that take an address; RCX and RDX are 0.
+ */
+#define FORBIDDEN(X)							\
+	X(vmrun, "vmrun")						\
+	X(vmload, "vmload")						\
+	X(vmsave, "vmsave")						\
+	X(stgi, "stgi")							\
+	X(clgi, "clgi")							\
+	X(skinit, "skinit")						\
+	X(invlpga, "invlpga")						\
+	X(vmmcall, "vmmcall")						\
+	X(rdpmc, "rdpmc")						\
+	X(vmcall, "vmcall")						\
+	X(vmlaunch, "vmlaunch")						\
+	X(vmresume, "vmresume")						\
+	X(vmxoff, "vmxoff")						\
+	X(vmxon, "vmxon (%%rax)")					\
+	X(vmptrld, "vmptrld (%%rax)")					\
+	X(vmptrst, "vmptrst (%%rax)")					\
+	X(vmclear, "vmclear (%%rax)")					\
+	X(vmread, "vmread %%rax, %%rdx")				\
+	X(vmwrite, "vmwrite %%rax, %%rdx")				\
+	X(invept, "invept (%%rax), %%rdx")				\
+	X(invvpid, "invvpid (%%rax), %%rdx")				\
+	X(monitor, "monitor")						\
+	X(mwait, "mwait")
+
+#define INSN_ENUM(name, insn) INSN_##name,
+enum { FORBIDDEN(INSN_ENUM) NR_FORBIDDEN };
+
+#define SCRATCH_GPA	0x300000UL
+
+static void guest_forbidden(uint64_t which)
+{
+	uint64_t r = 0;
+
+	switch (which) {
+#define INSN_CASE(name, insn)						\
+	case INSN_##name:						\
+		r = ASM_SAFE(insn, SCRATCH_GPA, 0, 0);			\
+		break;
+	FORBIDDEN(INSN_CASE)
+	}
+	GUEST_VALUE(r, guest_exception_count[UD_VECTOR],
+		    guest_exception_count[GP_VECTOR]);
+	GUEST_DONE();
+}
+
+static int forbidden(unsigned int which)
+{
+	struct vcpu *vcpu = new_vcpu((void (*)(void))guest_forbidden);
+	struct ucall uc;
+
+	vcpu_args_set(vcpu, which, 0, 0);
+	CHECK(vcpu_run_ucall(vcpu, &uc) == UCALL_VALUE, "ucall %u", uc.code);
+	CHECK(uc.args[0] == (0x100 | UD_VECTOR),
+	      "result %#" PRIx64 ", want #UD (0x106)", uc.args[0]);
+	CHECK(uc.args[1] == 1 && uc.args[2] == 0,
+	      "%" PRIu64 " #UD, %" PRIu64 " #GP", uc.args[1], uc.args[2]);
+	vcpu_run_to_done(vcpu);
+	return KTAP_PASS;
+}
+
+#define INSN_TEST(name, insn)						\
+	static int ud_##name(void)					\
+	{								\
+		return forbidden(INSN_##name);				\
+	}
+FORBIDDEN(INSN_TEST)
+
+/* --- MSRs mvm does not emulate ---------------------------------------------------- */
+
+static void guest_unknown_msrs(void)
+{
+	/* Far outside any MSR range, and KVM's paravirtual clock MSR. */
+	GUEST_VALUE(ASM_SAFE("rdmsr", 0, 0xdeadbeef, 0),
+		    ASM_SAFE("wrmsr", 1, 0xdeadbeef, 0),
+		    ASM_SAFE("rdmsr", 0, 0x4b564d00, 0));
+	GUEST_VALUE(ASM_SAFE("wrmsr", 1, 0x4b564d00, 0),
+		    guest_exception_count[GP_VECTOR], 0);
+	GUEST_DONE();
+}
+
+static int unknown_msr_gp(void)
+{
+	struct vcpu *vcpu = new_vcpu(guest_unknown_msrs);
+	uint64_t gp = 0x100 | GP_VECTOR;
+	struct ucall uc;
+
+	CHECK(vcpu_run_ucall(vcpu, &uc) == UCALL_VALUE, "ucall %u", uc.code);
+	CHECK(uc.args[0] == gp && uc.args[1] == gp && uc.args[2] == gp,
+	      "rdmsr %#" PRIx64 " wrmsr %#" PRIx64 " rdmsr %#" PRIx64
+	      ", want #GP (0x10d)", uc.args[0], uc.args[1], uc.args[2]);
+	CHECK(vcpu_run_ucall(vcpu, &uc) == UCALL_VALUE, "ucall %u", uc.code);
+	CHECK(uc.args[0] == gp && uc.args[1] == 4, "wrmsr %#" PRIx64
+	      ", %" PRIu64 " #GP", uc.args[0], uc.args[1]);
+	vcpu_run_to_done(vcpu);
+	return KTAP_PASS;
+}
+
+#define INSN_KTAP(name, insn) KTAP_CASE_T(ud_##name, 30),
+
+static const struct ktap_case cases[] = {
+	KTAP_CASE_T(hlt_woken_by_interrupt, 30),
+	KTAP_CASE_T(interrupt_while_running, 30),
+	KTAP_CASE_T(interrupt_masked_until_sti, 30),
+	KTAP_CASE_T(nmi_wakes_hlt, 30),
+	KTAP_CASE_T(signal_interrupts_guest, 30),
+	KTAP_CASE_T(signal_interrupts_hlt, 30),
+	KTAP_CASE_T(immediate_exit, 30),
+	KTAP_CASE_T(triple_fault_shutdown, 30),
+	FORBIDDEN(INSN_KTAP)
+	KTAP_CASE_T(unknown_msr_gp, 30),
+};
+
+KTAP_MAIN(cases)

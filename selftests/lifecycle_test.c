@@ -1,0 +1,425 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Lifetimes: many VMs and vCPUs at once; file descriptors closed in every
+ * order, the run page unmapped, and the process exiting or killed, all while
+ * a vCPU is in the guest.  Afterwards the module's reference count must be
+ * back where it was: nothing leaked, nothing freed early (the debug lane's
+ * KASAN and kmemleak watch the rest).
+ */
+#define _GNU_SOURCE
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdint.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/guest.h"
+#include "lib/ktap.h"
+
+#define KICK_SIG	SIGUSR1
+#define RUNNING_FLAG	0x500	/* the spinning guest sets this word to 1 */
+
+/*
+ * Real-mode guests: one reports its RDI (the host puts the vCPU id there)
+ * as a UCALL_VALUE and then is done; the other says it runs, then spins.
+ */
+__asm__(
+	".pushsection .text\n"
+	".code16\n"
+	"report_id_start:\n"
+	"	mov $3, %eax\n"		/* UCALL_VALUE, args[0] = RDI */
+	"	mov $0xf0, %dx\n"
+	"	outl %eax, %dx\n"
+	"	mov $1, %eax\n"		/* UCALL_DONE */
+	"	outl %eax, %dx\n"
+	"1:	hlt\n"
+	"	jmp 1b\n"
+	"report_id_end:\n"
+	"spin_start:\n"
+	"	movw $1, 0x500\n"
+	"2:	jmp 2b\n"
+	"spin_end:\n"
+	".code64\n"
+	".popsection\n");
+
+extern const char report_id_start[], report_id_end[], spin_start[],
+	spin_end[];
+
+static void sleep_ms(unsigned int ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts))
+		;
+}
+
+/* /sys/module/mvm/refcnt: each VM and each open /dev/mvm holds one. */
+static long mvm_refcnt(void)
+{
+	FILE *f = fopen("/sys/module/mvm/refcnt", "r");
+	long n = -1;
+
+	if (f) {
+		if (fscanf(f, "%ld", &n) != 1)
+			n = -1;
+		fclose(f);
+	}
+	return n;
+}
+
+/* Wait up to a second for the count to come back: release may be late. */
+static int refcnt_back_to(long want)
+{
+	int i;
+
+	for (i = 0; i < 100; i++) {
+		if (mvm_refcnt() == want)
+			return 1;
+		sleep_ms(10);
+	}
+	ktap_diag("mvm refcnt %ld, was %ld before the case", mvm_refcnt(),
+		  want);
+	return 0;
+}
+
+static void check_report_id(struct vcpu *vcpu)
+{
+	struct ucall uc;
+
+	TEST_ASSERT(vcpu_run_ucall(vcpu, &uc) == UCALL_VALUE &&
+		    uc.args[0] == vcpu->id, "vCPU %u reported %#" PRIx64,
+		    vcpu->id, uc.args[0]);
+	vcpu_run_to_done(vcpu);
+}
+
+static void setup_report_id(struct vcpu *vcpu)
+{
+	vcpu_setup_real(vcpu, report_id_start, report_id_end);
+	/* vcpu_args_set() is for long mode, but RDI is RDI. */
+	vcpu_args_set(vcpu, vcpu->id, 0, 0);
+}
+
+/* 16 VMs of 4 vCPUs, all created before any runs, each with its own state. */
+static int many_vms(void)
+{
+	struct vcpu *vcpus[16][4];
+	long before = mvm_refcnt();
+	int i, j;
+
+	for (i = 0; i < 16; i++) {
+		struct vm *vm = vm_create_bare(1);
+
+		for (j = 0; j < 4; j++) {
+			vcpus[i][j] = vcpu_create(vm, j * 16 + i);
+			setup_report_id(vcpus[i][j]);
+		}
+	}
+	for (i = 15; i >= 0; i--)
+		for (j = 0; j < 4; j++)
+			check_report_id(vcpus[i][j]);
+	for (i = 0; i < 16; i++) {
+		struct vm *vm = vcpus[i][0]->vm;
+
+		for (j = 0; j < 4; j++)
+			vcpu_free(vcpus[i][j]);
+		vm_free(vm);
+	}
+	CHECK(refcnt_back_to(before), "references leaked");
+	return KTAP_PASS;
+}
+
+/* One VM with every vCPU id, run from as many threads at once. */
+static void *run_report_id(void *arg)
+{
+	check_report_id(arg);
+	return NULL;
+}
+
+static int max_vcpus_running(void)
+{
+	struct vm *vm = vm_create_bare(1);
+	struct vcpu *vcpus[64];
+	pthread_t t[64];
+	int i;
+
+	for (i = 0; i < 64; i++) {
+		vcpus[i] = vcpu_create(vm, i);
+		setup_report_id(vcpus[i]);
+	}
+	for (i = 0; i < 64; i++)
+		CHECK(!pthread_create(&t[i], NULL, run_report_id, vcpus[i]),
+		      "pthread_create %d", i);
+	for (i = 0; i < 64; i++)
+		pthread_join(t[i], NULL);
+	return KTAP_PASS;
+}
+
+/* --- a vCPU running in another thread ---------------------------------------- */
+
+struct runner {
+	struct vm *vm;
+	struct vcpu *vcpu;
+	int fd;
+	pthread_t thread;
+	volatile int done;
+	int ret, err;
+};
+
+static void *runner_fn(void *arg)
+{
+	struct runner *r = arg;
+
+	r->ret = ioctl(r->fd, MVM_RUN, 0);
+	r->err = errno;
+	__atomic_store_n(&r->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/* Start the spinning guest in a thread and wait until it is in the guest. */
+static void runner_start(struct runner *r)
+{
+	volatile uint16_t *flag;
+	int i;
+
+	install_kick_handler(KICK_SIG);
+	r->vm = vm_create_bare(1);
+	r->vcpu = vcpu_create(r->vm, 0);
+	r->fd = r->vcpu->fd;
+	r->done = 0;
+	vcpu_setup_real(r->vcpu, spin_start, spin_end);
+	flag = gpa2hva(r->vm, RUNNING_FLAG);
+	TEST_ASSERT(!pthread_create(&r->thread, NULL, runner_fn, r),
+		    "pthread_create");
+	for (i = 0; i < 500 && !*flag; i++)
+		sleep_ms(10);
+	TEST_ASSERT(*flag == 1, "the guest did not start");
+}
+
+/* Kick the runner until MVM_RUN returns; it must say EINTR. */
+static void runner_stop(struct runner *r)
+{
+	int i;
+
+	for (i = 0; i < 100 && !__atomic_load_n(&r->done, __ATOMIC_ACQUIRE);
+	     i++) {
+		pthread_kill(r->thread, KICK_SIG);
+		sleep_ms(20);
+	}
+	TEST_ASSERT(r->done, "MVM_RUN did not return in 2 s of kicks");
+	pthread_join(r->thread, NULL);
+	TEST_ASSERT(r->ret == -1 && r->err == EINTR,
+		    "MVM_RUN returned %d, errno %d", r->ret, r->err);
+}
+
+enum { FD_DEV, FD_VM, FD_VCPU };
+
+/*
+ * Close the three fds in the order @a, @b, @c while the vCPU runs; the
+ * vCPU runs on until kicked, and then everything goes away.
+ */
+static int close_order(int a, int b, int c)
+{
+	long before = mvm_refcnt();
+	int order[3] = { a, b, c }, i;
+	struct runner r;
+
+	runner_start(&r);
+	for (i = 0; i < 3; i++) {
+		switch (order[i]) {
+		case FD_DEV:
+			close(r.vm->dev);
+			break;
+		case FD_VM:
+			close(r.vm->fd);
+			break;
+		case FD_VCPU:
+			close(r.vcpu->fd);
+			break;
+		}
+		sleep_ms(20);
+		CHECK(!r.done, "MVM_RUN returned after a close: %d errno %d",
+		      r.ret, r.err);
+	}
+	/* Still in the guest, and its memory is still there for it. */
+	*(volatile uint16_t *)gpa2hva(r.vm, RUNNING_FLAG) = 0;
+	sleep_ms(20);
+	CHECK(*(volatile uint16_t *)gpa2hva(r.vm, RUNNING_FLAG) == 0,
+	      "the spinning guest wrote its flag again");
+	runner_stop(&r);
+	CHECK(r.vcpu->run->exit_reason == MVM_EXIT_INTR, "exit %s",
+	      exit_reason_str(r.vcpu->run->exit_reason));
+	munmap(r.vcpu->run, r.vcpu->mmap_size);
+	munmap(r.vm->mem, r.vm->mem_size);
+	CHECK(refcnt_back_to(before), "references leaked");
+	return KTAP_PASS;
+}
+
+static int close_dev_vm_vcpu(void)
+{
+	return close_order(FD_DEV, FD_VM, FD_VCPU);
+}
+
+static int close_dev_vcpu_vm(void)
+{
+	return close_order(FD_DEV, FD_VCPU, FD_VM);
+}
+
+static int close_vm_dev_vcpu(void)
+{
+	return close_order(FD_VM, FD_DEV, FD_VCPU);
+}
+
+static int close_vm_vcpu_dev(void)
+{
+	return close_order(FD_VM, FD_VCPU, FD_DEV);
+}
+
+static int close_vcpu_dev_vm(void)
+{
+	return close_order(FD_VCPU, FD_DEV, FD_VM);
+}
+
+static int close_vcpu_vm_dev(void)
+{
+	return close_order(FD_VCPU, FD_VM, FD_DEV);
+}
+
+/* The kernel's exit page stays valid for it without the user mapping. */
+static int munmap_run_page_while_running(void)
+{
+	struct runner r;
+	struct mvm_run *run;
+
+	runner_start(&r);
+	CHECK(!munmap(r.vcpu->run, r.vcpu->mmap_size), "munmap");
+	sleep_ms(20);
+	runner_stop(&r);
+	run = mmap(NULL, PAGE_SIZE, PROT_READ, MAP_SHARED, r.vcpu->fd, 0);
+	CHECK(run != MAP_FAILED, "mmap again");
+	CHECK(run->exit_reason == MVM_EXIT_INTR, "exit %s",
+	      exit_reason_str(run->exit_reason));
+	return KTAP_PASS;
+}
+
+/* Other ioctls on a vCPU wait for its MVM_RUN to return, then work. */
+static void *get_regs_fn(void *arg)
+{
+	struct runner *r = arg;
+	struct mvm_regs regs;
+
+	TEST_ASSERT(!ioctl(r->fd, MVM_GET_REGS, &regs), "MVM_GET_REGS");
+	/* The spin loop, at GUEST_CODE16 + 6 or + 8. */
+	TEST_ASSERT(regs.rip < 0x20, "rip %#llx",
+		    (unsigned long long)regs.rip);
+	return (void *)1;
+}
+
+static int state_ioctl_waits_for_run(void)
+{
+	struct runner r;
+	pthread_t t;
+	void *ret;
+
+	runner_start(&r);
+	CHECK(!pthread_create(&t, NULL, get_regs_fn, &r), "pthread_create");
+	sleep_ms(200);
+	CHECK(!r.done, "MVM_RUN returned");
+	runner_stop(&r);
+	pthread_join(t, &ret);
+	CHECK(ret == (void *)1, "MVM_GET_REGS");
+	return KTAP_PASS;
+}
+
+/* --- the process goes away ----------------------------------------------------- */
+
+static int process_gone(int kill_it)
+{
+	long before = mvm_refcnt();
+	int p[2], status;
+	char c;
+	pid_t pid;
+
+	CHECK(!pipe(p), "pipe");
+	pid = fork();
+	CHECK(pid >= 0, "fork");
+	if (!pid) {
+		struct runner r;
+
+		runner_start(&r);
+		TEST_ASSERT(write(p[1], "r", 1) == 1, "write");
+		if (kill_it)
+			pause();
+		/* exit_group() with the vCPU thread in the guest. */
+		_exit(0);
+	}
+	close(p[1]);
+	CHECK(read(p[0], &c, 1) == 1, "the child's guest did not start");
+	if (kill_it)
+		CHECK(!kill(pid, SIGKILL), "kill");
+	CHECK(waitpid(pid, &status, 0) == pid, "waitpid");
+	CHECK(kill_it ? WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL :
+	      WIFEXITED(status) && !WEXITSTATUS(status), "status %#x",
+	      status);
+	CHECK(refcnt_back_to(before), "references leaked");
+	return KTAP_PASS;
+}
+
+static int exit_while_running(void)
+{
+	return process_gone(0);
+}
+
+static int sigkill_while_running(void)
+{
+	return process_gone(1);
+}
+
+/* Create, run and drop VMs over and over. */
+static int churn(void)
+{
+	long before = mvm_refcnt();
+	int i;
+
+	for (i = 0; i < 50; i++) {
+		struct vm *vm = vm_create_bare(1);
+		struct vcpu *v0 = vcpu_create(vm, 0), *v1 = vcpu_create(vm, 1);
+
+		setup_report_id(v0);
+		setup_report_id(v1);
+		check_report_id(i & 1 ? v0 : v1);
+		/* Drop the VM first half the time: vCPUs keep it alive. */
+		if (i & 2) {
+			close(vm->fd);
+			vm->fd = -1;
+		}
+		check_report_id(i & 1 ? v1 : v0);
+		vcpu_free(v0);
+		vcpu_free(v1);
+		vm_free(vm);
+	}
+	CHECK(refcnt_back_to(before), "references leaked");
+	return KTAP_PASS;
+}
+
+static const struct ktap_case cases[] = {
+	KTAP_CASE_T(many_vms, 60),
+	KTAP_CASE_T(max_vcpus_running, 60),
+	KTAP_CASE_T(close_dev_vm_vcpu, 30),
+	KTAP_CASE_T(close_dev_vcpu_vm, 30),
+	KTAP_CASE_T(close_vm_dev_vcpu, 30),
+	KTAP_CASE_T(close_vm_vcpu_dev, 30),
+	KTAP_CASE_T(close_vcpu_dev_vm, 30),
+	KTAP_CASE_T(close_vcpu_vm_dev, 30),
+	KTAP_CASE_T(munmap_run_page_while_running, 30),
+	KTAP_CASE_T(state_ioctl_waits_for_run, 30),
+	KTAP_CASE_T(exit_while_running, 30),
+	KTAP_CASE_T(sigkill_while_running, 30),
+	KTAP_CASE_T(churn, 120),
+};
+
+KTAP_MAIN(cases)
