@@ -331,7 +331,7 @@ int mvm_emulate_mmio(struct mvm_vcpu *vcpu, u64 gpa, bool write)
  * @size:	bytes per element: 1, 2 or 4
  * @in:		INS; not emulated (MVM_INTERNAL_STRING_IO)
  * @rep:	a REP prefix: rCX counts the elements
- * @addr_size:	2, 4 or 8: the width of rSI and rCX
+ * @addr_size:	2, 4 or 8: the width of rSI and rCX; 0 to decode it
  * @seg:	the source segment as MVM_SEG_*, or MVM_SEG_NONE to take it
  *		from the instruction's prefix (DS without one)
  *
@@ -363,7 +363,7 @@ int mvm_emulate_string_io(struct mvm_vcpu *vcpu, u16 port, u8 size,
 	int r = 0;
 
 	if (in || (size != 1 && size != 2 && size != 4) ||
-	    (addr_size != 2 && addr_size != 4 && addr_size != 8))
+	    (addr_size && addr_size != 2 && addr_size != 4 && addr_size != 8))
 		return mvm_vcpu_exit_internal(vcpu, MVM_INTERNAL_STRING_IO,
 					      port, in ? 0 : 1);
 
@@ -379,6 +379,8 @@ int mvm_emulate_string_io(struct mvm_vcpu *vcpu, u16 port, u8 size,
 		return mvm_vcpu_exit_internal(vcpu, MVM_INTERNAL_EMULATION,
 					      mvm_insn_word(bytes), port);
 	next_rip = mvm_next_rip(&ctx, insn.prefix_len + 1);
+	if (!addr_size)
+		addr_size = insn.addr_size;
 	if (seg < MVM_SEG_ES || seg > MVM_SEG_GS)
 		seg = insn.seg == MVM_SEG_NONE ? MVM_SEG_DS : insn.seg;
 	if (mvm_user_mode(&ctx))

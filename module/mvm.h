@@ -188,6 +188,8 @@ enum mvm_vcpu_mode {
  * @pending:	the read that the next MVM_RUN completes
  * @irqs:	pending external interrupt vectors (any thread sets them)
  * @nmi:	an NMI is pending (any thread sets it)
+ * @halted:	the guest ran HLT and nothing has woken it yet; it stays
+ *		halted across a signal, until an event or a register set
  * @mode:	MVM_IN_GUEST from just before entry to just after the exit
  * @cpu:	the CPU it last ran on, for kicks
  * @requests:	MVM_REQ_* bits
@@ -209,6 +211,7 @@ struct mvm_vcpu {
 	struct mvm_pending_read pending;
 	unsigned long irqs[BITS_TO_LONGS(256)];
 	bool nmi;
+	bool halted;
 	int mode;
 	int cpu;
 	unsigned long requests;

@@ -232,12 +232,14 @@ static int mvm_vcpu_msrs(struct mvm_vcpu *vcpu, void __user *argp, bool set)
 		return PTR_ERR(e);
 
 	for (i = 0; i < hdr.nmsrs; i++) {
-		if (e[i].index == MSR_EFER)
-			break;
 		if (e[i].reserved) {
-			r = i ? i : -EINVAL;
+			r = -EINVAL;
 			goto out;
 		}
+	}
+	for (i = 0; i < hdr.nmsrs; i++) {
+		if (e[i].index == MSR_EFER)
+			break;
 		if (set) {
 			if (mvm_msr_check(e[i].index, e[i].data))
 				break;
@@ -358,7 +360,7 @@ static void mvm_cpuid_filter(struct mvm_cpuid_entry *e)
 		/* No APIC, MTRR, MCE/MCA, DS, ACPI, TM, PBE, HTT, PSN. */
 		e->edx &= ~(BIT(7) | BIT(9) | BIT(12) | BIT(14) | BIT(18) |
 			    BIT(21) | BIT(22) | BIT(28) | BIT(29) | BIT(31));
-		e->ebx &= 0xffff;	/* APIC id and counts: set per vCPU */
+		e->ebx &= 0xffff;	/* no APIC: id and counts 0 */
 		break;
 	case 7:
 		if (e->index) {
@@ -460,17 +462,12 @@ static int mvm_cpuid_build(void)
 
 int mvm_vcpu_init_cpuid(struct mvm_vcpu *vcpu)
 {
-	u32 i;
-
 	vcpu->cpuid = kmemdup(mvm_cpuid_supported,
 			      mvm_cpuid_supported_nent * sizeof(*vcpu->cpuid),
 			      GFP_KERNEL_ACCOUNT);
 	if (!vcpu->cpuid)
 		return -ENOMEM;
 	vcpu->cpuid_nent = mvm_cpuid_supported_nent;
-	for (i = 0; i < vcpu->cpuid_nent; i++)
-		if (vcpu->cpuid[i].function == 1)
-			vcpu->cpuid[i].ebx |= vcpu->id << 24 | 1 << 16;
 	return 0;
 }
 
@@ -604,6 +601,7 @@ long mvm_vcpu_state_ioctl(struct mvm_vcpu *vcpu, unsigned int cmd,
 		    !(u.regs.rflags & BIT(1)))
 			return -EINVAL;
 		vcpu->pending.active = false;
+		vcpu->halted = false;
 		mvm_ops->set_regs(vcpu, &u.regs);
 		return 0;
 	case MVM_GET_SREGS:

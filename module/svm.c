@@ -92,6 +92,8 @@ struct svm_vcpu {
 	u64 tsc_aux;
 	bool nmi_masked;
 	bool db_active;
+	bool saw_nmi;
+	int saw_irq;
 };
 
 static struct svm_vcpu *to_svm(struct mvm_vcpu *vcpu)
@@ -420,6 +422,9 @@ static void svm_set_regs(struct mvm_vcpu *vcpu, const struct mvm_regs *r)
 	g[R_DI] = r->rdi;
 	svm->vmcb->save.rsp = r->rsp;
 	g[R_BP] = r->rbp;
+	/* An emulated instruction completed: its interrupt shadow is over. */
+	if (svm->vmcb->save.rip != r->rip)
+		svm->vmcb->control.int_state &= ~SVM_INTERRUPT_SHADOW_MASK;
 	g[R_8] = r->r8;
 	g[R_9] = r->r9;
 	g[R_10] = r->r10;
@@ -661,10 +666,14 @@ static void svm_inject_events(struct svm_vcpu *svm)
 	bool shadow = vmcb->control.int_state & SVM_INTERRUPT_SHADOW_MASK;
 	int vector;
 
+	/* What was pending when we looked, for svm_must_retry(). */
+	svm->saw_nmi = READ_ONCE(vcpu->nmi);
+	svm->saw_irq = mvm_vcpu_pending_irq(vcpu);
+
 	if (vmcb->control.event_inj & SVM_EVTINJ_VALID)
 		return;
 
-	if (READ_ONCE(vcpu->nmi) && !svm->nmi_masked && !shadow) {
+	if (svm->saw_nmi && !svm->nmi_masked && !shadow) {
 		mvm_vcpu_take_nmi(vcpu);
 		vmcb->control.event_inj = NMI_VECTOR | SVM_EVTINJ_TYPE_NMI |
 					  SVM_EVTINJ_VALID;
@@ -688,17 +697,15 @@ static void svm_inject_events(struct svm_vcpu *svm)
 	svm_set_intercept(vmcb, INTERCEPT_VINTR);
 }
 
-/* Something new the entry must not miss arrived after svm_inject_events. */
+/*
+ * Did an event arrive after svm_inject_events() looked?  Then enter no
+ * guest that would not see it; what was there before is dealt with (taken,
+ * or waiting for a window whose exit will bring us back).
+ */
 static bool svm_must_retry(struct svm_vcpu *svm)
 {
-	struct vmcb *vmcb = svm->vmcb;
-
-	if (vmcb->control.event_inj & SVM_EVTINJ_VALID)
-		return false;
-	if (vmcb->control.int_ctl & V_IRQ_MASK)
-		return READ_ONCE(svm->vcpu.nmi) && !svm->nmi_masked;
-	return mvm_vcpu_pending_irq(&svm->vcpu) >= 0 ||
-	       (READ_ONCE(svm->vcpu.nmi) && !svm->nmi_masked);
+	return (READ_ONCE(svm->vcpu.nmi) && !svm->saw_nmi) ||
+	       mvm_vcpu_pending_irq(&svm->vcpu) > svm->saw_irq;
 }
 
 static void svm_load_guest_debug(struct svm_vcpu *svm)
@@ -783,6 +790,8 @@ static int svm_enter(struct svm_vcpu *svm)
 /* Skip the instruction that exited: NRIP save if the CPU has it (15.7.1). */
 static int svm_skip(struct svm_vcpu *svm, const u8 *op, unsigned int len)
 {
+	/* The instruction after STI or MOV SS has run: no shadow now. */
+	svm->vmcb->control.int_state &= ~SVM_INTERRUPT_SHADOW_MASK;
 	if (svm_has_nrips && svm->vmcb->control.next_rip) {
 		svm->vmcb->save.rip = svm->vmcb->control.next_rip;
 		return 0;
@@ -870,8 +879,6 @@ static int svm_handle_rdtscp(struct svm_vcpu *svm)
 #define IOIO_STR	BIT(2)
 #define IOIO_REP	BIT(3)
 #define IOIO_SZ_SHIFT	4
-#define IOIO_A_SHIFT	7
-#define IOIO_SEG_SHIFT	10
 
 static int svm_handle_io(struct svm_vcpu *svm)
 {
@@ -886,14 +893,14 @@ static int svm_handle_io(struct svm_vcpu *svm)
 	if (size != 1 && size != 2 && size != 4)
 		return mvm_vcpu_exit_internal(vcpu, MVM_INTERNAL_UNEXPECTED,
 					      SVM_EXIT_IOIO, info);
-	if (info & IOIO_STR) {
-		u8 asize = (info >> IOIO_A_SHIFT) & 7;	/* 1, 2, 4 */
-
+	/*
+	 * The address size and segment come from the instruction: the
+	 * segment field needs decode assists, and QEMU's emulated SVM puts
+	 * the address size one bit too high, over the segment field.
+	 */
+	if (info & IOIO_STR)
 		return mvm_emulate_string_io(vcpu, port, size, in,
-					     info & IOIO_REP,
-					     asize == 4 ? 8 : asize * 2,
-					     (info >> IOIO_SEG_SHIFT) & 7);
-	}
+					     info & IOIO_REP, 0, -1);
 	if (in) {
 		vcpu->pending = (struct mvm_pending_read) {
 			.active = true, .size = size, .reg = 0,
@@ -906,8 +913,10 @@ static int svm_handle_io(struct svm_vcpu *svm)
 	}
 	r = mvm_handle_io(vcpu, MVM_SPACE_PIO, port, size, true,
 			  svm->vmcb->save.rax);
-	if (r >= 0)
+	if (r >= 0) {
 		svm->vmcb->save.rip = next_rip;
+		svm->vmcb->control.int_state &= ~SVM_INTERRUPT_SHADOW_MASK;
+	}
 	return r;
 }
 
@@ -972,6 +981,9 @@ static int svm_handle_exit(struct svm_vcpu *svm)
 		   vmcb->control.exit_code;
 
 	vcpu->run->rip = vmcb->save.rip;
+	vcpu->run->flags = (vmcb->save.rflags & X86_EFLAGS_IF) &&
+			   !(vmcb->control.int_state &
+			     SVM_INTERRUPT_SHADOW_MASK) ? MVM_RUN_IF_FLAG : 0;
 	svm_reinject(svm);
 
 	switch (code) {

@@ -266,12 +266,17 @@ static long mvm_vcpu_run(struct mvm_vcpu *vcpu)
 		}
 		cond_resched();
 
-		r = mvm_ops->vcpu_run(vcpu);
-		if (r == MVM_RUN_HALT) {
+		if (vcpu->halted) {
 			if (mvm_vcpu_halt(vcpu)) {
 				run->exit_reason = MVM_EXIT_INTR;
 				return -EINTR;
 			}
+			vcpu->halted = false;
+		}
+
+		r = mvm_ops->vcpu_run(vcpu);
+		if (r == MVM_RUN_HALT) {
+			vcpu->halted = true;
 			continue;
 		}
 		if (r < 0)
@@ -303,9 +308,9 @@ static int mvm_vcpu_set_eventfd(struct mvm_vcpu *vcpu, void __user *argp)
 
 	if (copy_from_user(&e, argp, sizeof(e)))
 		return -EFAULT;
-	if (e.flags || e.fd < -1)
+	if (e.flags)
 		return -EINVAL;
-	if (e.fd >= 0) {
+	if (e.fd != -1) {
 		ctx = eventfd_ctx_fdget(e.fd);
 		if (IS_ERR(ctx))
 			return PTR_ERR(ctx);
