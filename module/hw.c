@@ -52,6 +52,16 @@ static int mvm_hw_enable_cpu(void)
 	return r;
 }
 
+/*
+ * Is virtualization on for this CPU?  Called with interrupts off right
+ * before entering a guest: the off paths (reboot, CPU offline) run on the
+ * CPU itself with interrupts off, so the answer holds until the exit.
+ */
+bool mvm_hw_cpu_enabled(void)
+{
+	return __this_cpu_read(mvm_hw_enabled);
+}
+
 static void mvm_hw_disable_cpu(void)
 {
 	if (!__this_cpu_read(mvm_hw_enabled))

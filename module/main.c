@@ -25,6 +25,8 @@ static void mvm_vm_free(struct kref *ref)
 	struct mvm_vm *vm = container_of(ref, struct mvm_vm, ref);
 
 	mvm_vm_free_memslots(vm);
+	mvm_mmu_destroy(vm);
+	kfree(rcu_dereference_protected(vm->posted, true));
 	mmdrop(vm->mm);
 	mvm_hw_put();
 	kfree(vm);
@@ -58,6 +60,10 @@ static long mvm_vm_ioctl(struct file *file, unsigned int cmd,
 	switch (cmd) {
 	case MVM_SET_MEMORY_REGION:
 		return mvm_vm_set_memory_region(vm, (void __user *)arg);
+	case MVM_CREATE_VCPU:
+		return mvm_vm_create_vcpu(vm, arg);
+	case MVM_SET_POSTED_RANGE:
+		return mvm_vm_set_posted_range(vm, (void __user *)arg);
 	default:
 		return -ENOTTY;
 	}
@@ -87,6 +93,9 @@ static int mvm_create_vm(unsigned long type)
 	mutex_init(&vm->slots_lock);
 	vm->mm = current->mm;
 	mmgrab(vm->mm);
+	r = mvm_mmu_init(vm);
+	if (r)
+		goto err_free_vm;
 
 	r = mvm_hw_get();
 	if (r)
@@ -115,6 +124,7 @@ err_put_fd:
 err_hw_put:
 	mvm_hw_put();
 err_free_vm:
+	mvm_mmu_destroy(vm);
 	mmdrop(vm->mm);
 	kfree(vm);
 	return r;
@@ -127,6 +137,12 @@ static long mvm_check_extension(unsigned long cap)
 		return mvm_ops->backend;
 	case MVM_CAP_NR_MEMSLOTS:
 		return MVM_NR_MEMSLOTS;
+	case MVM_CAP_MAX_VCPUS:
+		return MVM_MAX_VCPUS;
+	case MVM_CAP_RING_ENTRIES:
+		return MVM_RING_ENTRIES;
+	case MVM_CAP_NR_POSTED:
+		return MVM_NR_POSTED;
 	default:
 		return 0;
 	}
@@ -142,6 +158,10 @@ static long mvm_dev_ioctl(struct file *file, unsigned int cmd,
 		return mvm_create_vm(arg);
 	case MVM_CHECK_EXTENSION:
 		return mvm_check_extension(arg);
+	case MVM_GET_VCPU_MMAP_SIZE:
+		return arg ? -EINVAL : mvm_vcpu_mmap_size();
+	case MVM_GET_SUPPORTED_CPUID:
+		return mvm_get_supported_cpuid((void __user *)arg);
 	default:
 		return -ENOTTY;
 	}
@@ -196,9 +216,13 @@ static int __init mvm_init(void)
 	if (r)
 		return r;
 
-	r = mvm_ops->setup();
+	r = mvm_vcpu_module_init();
 	if (r)
 		return r;
+
+	r = mvm_ops->setup();
+	if (r)
+		goto err_vcpu_exit;
 
 	r = mvm_hw_init();
 	if (r)
@@ -216,6 +240,8 @@ err_hw_exit:
 	mvm_hw_exit();
 err_unsetup:
 	mvm_ops->unsetup();
+err_vcpu_exit:
+	mvm_vcpu_module_exit();
 	return r;
 }
 
@@ -224,6 +250,7 @@ static void __exit mvm_exit(void)
 	misc_deregister(&mvm_dev);
 	mvm_hw_exit();
 	mvm_ops->unsetup();
+	mvm_vcpu_module_exit();
 }
 
 module_init(mvm_init);

@@ -14,6 +14,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/build_bug.h>
+#include <linux/highmem.h>
 #include <linux/mm.h>
 #include <linux/overflow.h>
 #include <linux/sched/mm.h>
@@ -135,6 +136,9 @@ static int mvm_memslot_delete(struct mvm_vm *vm, u32 id)
 	mutex_lock(&vm->slots_lock);
 	s = vm->slots[id];
 	vm->slots[id] = NULL;
+	/* No vCPU reaches the old pages once this returns. */
+	if (s)
+		mvm_mmu_zap(vm);
 	mutex_unlock(&vm->slots_lock);
 
 	if (!s)
@@ -204,6 +208,8 @@ int mvm_vm_set_memory_region(struct mvm_vm *vm, void __user *argp)
 	}
 	old = vm->slots[r.slot];
 	vm->slots[r.slot] = s;
+	if (old)
+		mvm_mmu_zap(vm);
 	mutex_unlock(&vm->slots_lock);
 
 	if (old)
@@ -221,4 +227,118 @@ void mvm_vm_free_memslots(struct mvm_vm *vm)
 			mvm_memslot_free(vm, vm->slots[i]);
 		vm->slots[i] = NULL;
 	}
+}
+
+/**
+ * mvm_gpa_to_memslot - the slot that holds a guest-physical address
+ * @vm:		the VM; the caller holds its slots_lock
+ * @gpa:	the address
+ *
+ * Return: the slot, or NULL where @gpa is not RAM.
+ */
+struct mvm_memslot *mvm_gpa_to_memslot(struct mvm_vm *vm, u64 gpa)
+{
+	u32 i;
+
+	lockdep_assert_held(&vm->slots_lock);
+	for (i = 0; i < MVM_NR_MEMSLOTS; i++) {
+		struct mvm_memslot *s = vm->slots[i];
+
+		if (s && gpa >= s->gpa &&
+		    gpa - s->gpa < (u64)s->npages << PAGE_SHIFT)
+			return s;
+	}
+	return NULL;
+}
+
+/* The pinned page behind @gpa, or NULL; slots lock held. */
+static struct page *mvm_gpa_to_page(struct mvm_vm *vm, u64 gpa, bool write)
+{
+	struct mvm_memslot *s = mvm_gpa_to_memslot(vm, gpa);
+
+	if (!s || (write && s->flags & MVM_MEM_READONLY))
+		return NULL;
+	return s->pages[(gpa - s->gpa) >> PAGE_SHIFT];
+}
+
+/**
+ * mvm_read_guest_phys - copy guest RAM out, for the emulator
+ * @vm:		the VM; the caller may sleep and does not hold slots_lock
+ * @gpa:	first guest-physical address
+ * @buf:	where to copy to
+ * @len:	bytes; the range may cross pages and slots
+ *
+ * The slot pages are pinned for as long as the slot exists, and the slots
+ * lock keeps the slot, so a page cannot go away while it is mapped here.
+ *
+ * Return: 0, or -EFAULT if any byte of the range is not RAM (then @buf may
+ * hold part of the range).
+ */
+int mvm_read_guest_phys(struct mvm_vm *vm, u64 gpa, void *buf,
+			unsigned int len)
+{
+	u8 *dst = buf;
+	int err = 0;
+
+	mutex_lock(&vm->slots_lock);
+	while (len) {
+		unsigned int off = offset_in_page(gpa);
+		unsigned int n = min_t(unsigned int, len, PAGE_SIZE - off);
+		struct page *page = mvm_gpa_to_page(vm, gpa, false);
+		void *va;
+
+		if (!page) {
+			err = -EFAULT;
+			break;
+		}
+		va = kmap_local_page(page);
+		memcpy(dst, va + off, n);
+		kunmap_local(va);
+		gpa += n;
+		dst += n;
+		len -= n;
+	}
+	mutex_unlock(&vm->slots_lock);
+	return err;
+}
+
+/**
+ * mvm_write_guest_phys - copy into guest RAM, for the emulator
+ * @vm:		the VM; the caller may sleep and does not hold slots_lock
+ * @gpa:	first guest-physical address
+ * @buf:	what to copy
+ * @len:	bytes; the range may cross pages and slots
+ *
+ * A read-only slot is refused like MMIO: the guest could not write it
+ * either.  The pages are marked dirty when the slot unpins them.
+ *
+ * Return: 0, or -EFAULT if any byte of the range is not writable RAM (then
+ * part of it may have been written).
+ */
+int mvm_write_guest_phys(struct mvm_vm *vm, u64 gpa, const void *buf,
+			 unsigned int len)
+{
+	const u8 *src = buf;
+	int err = 0;
+
+	mutex_lock(&vm->slots_lock);
+	while (len) {
+		unsigned int off = offset_in_page(gpa);
+		unsigned int n = min_t(unsigned int, len, PAGE_SIZE - off);
+		struct page *page = mvm_gpa_to_page(vm, gpa, true);
+		void *va;
+
+		if (!page) {
+			err = -EFAULT;
+			break;
+		}
+		va = kmap_local_page(page);
+		memcpy(va + off, src, n);
+		kunmap_local(va);
+		gpa += n;
+		src += n;
+		len -= n;
+	}
+	mutex_unlock(&vm->slots_lock);
+	return err;
 }

@@ -19,6 +19,9 @@
 
 #include <linux/mvm.h>
 
+/* struct mvm_pending_read lives there, so the host unit test can see it. */
+#include "decode.h"
+
 struct mvm_vcpu;
 struct mvm_vm;
 
@@ -173,17 +176,6 @@ enum mvm_vcpu_mode {
 /* mvm_vcpu.requests: bits a kick asks the vCPU to act on before entry. */
 #define MVM_REQ_TLB_FLUSH	0
 
-/* What an MVM_EXIT_IO or MVM_EXIT_MMIO read completes into. */
-struct mvm_pending_read {
-	bool active;
-	u8 size;		/* 1, 2, 4 or 8 */
-	u8 reg;			/* GPR number; 0 (RAX) for port I/O */
-	bool high8;		/* AH, CH, DH or BH */
-	bool sign;		/* sign-extend (MOVSX) instead of zero-extend */
-	u8 dst_size;		/* register width written */
-	u64 next_rip;		/* RIP after the instruction */
-};
-
 /**
  * struct mvm_vcpu - the vendor-independent part of a vCPU
  * @vm:		its VM, which it holds a reference on
@@ -201,6 +193,10 @@ struct mvm_pending_read {
  * @requests:	MVM_REQ_* bits
  * @wq:		a halted vCPU sleeps here
  * @cpuid:	the CPUID table the guest sees; @cpuid_nent entries
+ * @xcr0:	the guest's XCR0
+ * @xsave:	the guest's x87/SSE/AVX state, XSAVE standard format, loaded
+ *		only between mvm_fpu_load() and mvm_fpu_put()
+ * @db:		the guest's DR0-3 (DR6 and DR7 live in the backend)
  */
 struct mvm_vcpu {
 	struct mvm_vm *vm;
@@ -219,6 +215,9 @@ struct mvm_vcpu {
 	wait_queue_head_t wq;
 	struct mvm_cpuid_entry *cpuid;
 	u32 cpuid_nent;
+	u64 xcr0;
+	struct mvm_xsave *xsave;
+	u64 db[4];
 };
 
 /* mem.c */
@@ -231,6 +230,7 @@ int mvm_write_guest_phys(struct mvm_vm *vm, u64 gpa, const void *buf,
 			 unsigned int len);
 
 /* mmu.c */
+extern int mvm_pt_levels;
 int mvm_mmu_init(struct mvm_vm *vm);
 void mvm_mmu_destroy(struct mvm_vm *vm);
 void mvm_mmu_zap(struct mvm_vm *vm);
@@ -242,7 +242,7 @@ int mvm_vm_create_vcpu(struct mvm_vm *vm, unsigned long id);
 int mvm_vm_set_posted_range(struct mvm_vm *vm, void __user *argp);
 void mvm_vm_get(struct mvm_vm *vm);
 void mvm_vm_put(struct mvm_vm *vm);
-void mvm_vcpu_init_common(struct mvm_vcpu *vcpu, struct mvm_vm *vm, u32 id);
+int mvm_vcpu_init_common(struct mvm_vcpu *vcpu, struct mvm_vm *vm, u32 id);
 int mvm_handle_io(struct mvm_vcpu *vcpu, u8 space, u64 addr, u8 size,
 		  bool write, u64 data);
 void mvm_handle_cpuid(struct mvm_vcpu *vcpu, u32 *eax, u32 *ebx, u32 *ecx,
@@ -254,7 +254,19 @@ int mvm_vcpu_exit_internal(struct mvm_vcpu *vcpu, u32 suberror, u64 d0,
 			   u64 d1);
 void mvm_kick_all(struct mvm_vm *vm, int req);
 int mvm_check_sregs(const struct mvm_sregs *s);
-u64 mvm_supported_xcr0(void);
+int mvm_guest_xsetbv(struct mvm_vcpu *vcpu, u32 index, u64 value);
+int mvm_guest_rdmsr(struct mvm_vcpu *vcpu, u32 index, u64 *data);
+int mvm_guest_wrmsr(struct mvm_vcpu *vcpu, u32 index, u64 data);
+void mvm_fpu_load(struct mvm_vcpu *vcpu);
+void mvm_fpu_put(struct mvm_vcpu *vcpu);
+int mvm_vcpu_module_init(void);
+void mvm_vcpu_module_exit(void);
+long mvm_vcpu_mmap_size(void);
+long mvm_get_supported_cpuid(void __user *argp);
+long mvm_vcpu_state_ioctl(struct mvm_vcpu *vcpu, unsigned int cmd,
+			  void __user *argp);
+int mvm_vcpu_init_cpuid(struct mvm_vcpu *vcpu);
+void mvm_vcpu_init_fpu(struct mvm_vcpu *vcpu);
 
 /* emulate.c: guest memory by virtual address, and MMIO instructions. */
 int mvm_emulate_mmio(struct mvm_vcpu *vcpu, u64 gpa, bool write);
@@ -267,6 +279,7 @@ int mvm_hw_init(void);
 void mvm_hw_exit(void);
 int mvm_hw_get(void);
 void mvm_hw_put(void);
+bool mvm_hw_cpu_enabled(void);
 int mvm_alloc_cpu_pages(struct page *__percpu *pages);
 void mvm_free_cpu_pages(struct page *__percpu *pages);
 

@@ -11,10 +11,17 @@
 #include <linux/gfp.h>
 #include <linux/mm.h>
 #include <linux/percpu.h>
+#include <linux/slab.h>
 #include <asm/cpufeature.h>
+#include <asm/debugreg.h>
+#include <asm/fpu/api.h>
 #include <asm/io.h>
+#include <asm/mce.h>
 #include <asm/msr.h>
 #include <asm/processor.h>
+#include <asm/special_insns.h>
+#include <asm/svm.h>
+#include <asm/traps.h>
 
 #include <linux/mvm.h>
 #include "mvm.h"
@@ -22,11 +29,77 @@
 /* APM 15.30.1: VM_CR MSR. */
 #define MVM_SVM_VM_CR_SVMDIS	BIT_ULL(4)
 
+/* Appendix C, "SVM intercept exit codes", beyond what asm/svm.h names. */
+#define MVM_SVM_EXIT_INVLPGB		0xa0
+#define MVM_SVM_EXIT_INVLPGB_ILLEGAL	0xa1
+#define MVM_SVM_EXIT_MCOMMIT		0xa3
+#define MVM_SVM_EXIT_TLBSYNC		0xa4
+
+/* Reset values: DR7 (APM vol. 2, 13.1.1.5) and PAT (7.8.2). */
+#define MVM_DR7_RESET		0x400ULL
+#define MVM_PAT_RESET		0x0007040600070406ULL
+
 /*
  * The host state-save area that VMRUN writes and #VMEXIT reads, one page per
  * CPU, named by VM_HSAVE_PA (APM 15.30.4).
  */
 static DEFINE_PER_CPU(struct page *, svm_hsave_page);
+
+/*
+ * ASIDs (APM 15.16): each CPU hands them out in generations; a vCPU that
+ * moves to another CPU, or must flush, takes a fresh one, and a CPU that
+ * runs out starts a new generation with a flush of all ASIDs.  ASID 0 is
+ * the host's.
+ */
+struct svm_asids {
+	u64 generation;
+	u32 next;
+};
+
+static DEFINE_PER_CPU(struct svm_asids, svm_asids);
+static u32 svm_max_asid;
+static bool svm_has_nrips;
+
+/*
+ * The permission maps (APM 15.10.1, 15.11): a set bit intercepts.  One of
+ * each serves every vCPU: all ports intercepted, and every MSR but the
+ * short list in svm_msrpm_allow, which VMLOAD/VMSAVE swap anyway.
+ */
+#define SVM_IOPM_ORDER	2	/* 12 KiB used */
+#define SVM_MSRPM_ORDER	1	/* 8 KiB */
+static struct page *svm_iopm, *svm_msrpm;
+
+static const u32 svm_msrpm_allow[] = {
+	MSR_FS_BASE, MSR_GS_BASE, MSR_KERNEL_GS_BASE,
+	MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SYSCALL_MASK,
+	MSR_IA32_SYSENTER_CS, MSR_IA32_SYSENTER_ESP, MSR_IA32_SYSENTER_EIP,
+};
+
+/* Guest general registers, by number; RAX and RSP live in the VMCB. */
+enum { R_AX, R_CX, R_DX, R_BX, R_SP, R_BP, R_SI, R_DI, R_8, R_9, R_10,
+	R_11, R_12, R_13, R_14, R_15, R_NR };
+
+struct svm_vcpu {
+	struct mvm_vcpu vcpu;
+	struct vmcb *vmcb;
+	u64 vmcb_pa;
+	void *host_save;
+	u64 host_save_pa;
+	u64 gprs[R_NR];
+	u32 asid;
+	int asid_cpu;
+	u64 asid_generation;
+	u64 tsc_aux;
+	bool nmi_masked;
+	bool db_active;
+};
+
+static struct svm_vcpu *to_svm(struct mvm_vcpu *vcpu)
+{
+	return container_of(vcpu, struct svm_vcpu, vcpu);
+}
+
+void mvm_svm_vmrun(u64 vmcb_pa, u64 host_save_pa, u64 *gprs);
 
 static int svm_probe(const char **why)
 {
@@ -53,14 +126,62 @@ static int svm_probe(const char **why)
 	return 0;
 }
 
+static void svm_msrpm_clear(u8 *pm, u32 msr)
+{
+	u32 base;
+
+	/* APM 15.11: three 2 KiB ranges, two bits (read, write) per MSR. */
+	if (msr <= 0x1fff)
+		base = 0;
+	else if (msr >= 0xc0000000 && msr <= 0xc0001fff)
+		base = 0x800;
+	else if (msr >= 0xc0010000 && msr <= 0xc0011fff)
+		base = 0x1000;
+	else
+		return;
+	msr &= 0x1fff;
+	pm[base + msr / 4] &= ~(3 << (2 * (msr % 4)));
+}
+
 static int svm_setup(void)
 {
-	return mvm_alloc_cpu_pages(&svm_hsave_page);
+	unsigned int i;
+	int r;
+
+	svm_max_asid = cpuid_ebx(0x8000000a) - 1;
+	svm_has_nrips = boot_cpu_has(X86_FEATURE_NRIPS);
+	mvm_pt_levels = pgtable_l5_enabled() ? 5 : 4;
+	if (!svm_max_asid)
+		return -ENODEV;
+
+	svm_iopm = alloc_pages(GFP_KERNEL, SVM_IOPM_ORDER);
+	svm_msrpm = alloc_pages(GFP_KERNEL, SVM_MSRPM_ORDER);
+	if (!svm_iopm || !svm_msrpm) {
+		r = -ENOMEM;
+		goto err;
+	}
+	memset(page_address(svm_iopm), 0xff, PAGE_SIZE << SVM_IOPM_ORDER);
+	memset(page_address(svm_msrpm), 0xff, PAGE_SIZE << SVM_MSRPM_ORDER);
+	for (i = 0; i < ARRAY_SIZE(svm_msrpm_allow); i++)
+		svm_msrpm_clear(page_address(svm_msrpm), svm_msrpm_allow[i]);
+
+	r = mvm_alloc_cpu_pages(&svm_hsave_page);
+	if (r)
+		goto err;
+	return 0;
+err:
+	if (svm_iopm)
+		__free_pages(svm_iopm, SVM_IOPM_ORDER);
+	if (svm_msrpm)
+		__free_pages(svm_msrpm, SVM_MSRPM_ORDER);
+	return r;
 }
 
 static void svm_unsetup(void)
 {
 	mvm_free_cpu_pages(&svm_hsave_page);
+	__free_pages(svm_iopm, SVM_IOPM_ORDER);
+	__free_pages(svm_msrpm, SVM_MSRPM_ORDER);
 }
 
 static int svm_cpu_enable(void)
@@ -89,6 +210,872 @@ static void svm_cpu_disable(void)
 	wrmsrl(MSR_EFER, efer & ~EFER_SVME);
 }
 
+
+/* NPT entries are ordinary long-mode entries, user and present (15.25.5). */
+static u64 svm_pte(u64 pfn, int level, bool leaf, bool writable)
+{
+	u64 e = (pfn << PAGE_SHIFT) | _PAGE_PRESENT | _PAGE_USER |
+		_PAGE_ACCESSED;
+
+	if (!leaf || writable)
+		e |= _PAGE_RW;
+	if (leaf)
+		e |= _PAGE_DIRTY;
+	if (leaf && level == 2)
+		e |= _PAGE_PSE;
+	return e;
+}
+
+/* Segments: struct mvm_segment and the VMCB attribute word (15.5.1). */
+static void svm_seg_set(struct vmcb_seg *v, const struct mvm_segment *s)
+{
+	v->selector = s->selector;
+	v->base = s->base;
+	v->limit = s->limit;
+	v->attrib = s->type | s->s << 4 | s->dpl << 5 |
+		    (s->present && !s->unusable) << 7 | s->avl << 8 |
+		    s->l << 9 | s->db << 10 | s->g << 11;
+}
+
+static void svm_seg_get(const struct vmcb_seg *v, struct mvm_segment *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->selector = v->selector;
+	s->base = v->base;
+	s->limit = v->limit;
+	s->type = v->attrib & 15;
+	s->s = (v->attrib >> 4) & 1;
+	s->dpl = (v->attrib >> 5) & 3;
+	s->present = (v->attrib >> 7) & 1;
+	s->avl = (v->attrib >> 8) & 1;
+	s->l = (v->attrib >> 9) & 1;
+	s->db = (v->attrib >> 10) & 1;
+	s->g = (v->attrib >> 11) & 1;
+	s->unusable = !s->present;
+}
+
+static void svm_set_intercept(struct vmcb *vmcb, int bit)
+{
+	vmcb->control.intercepts[bit / 32] |= BIT(bit % 32);
+}
+
+static void svm_clr_intercept(struct vmcb *vmcb, int bit)
+{
+	vmcb->control.intercepts[bit / 32] &= ~BIT(bit % 32);
+}
+
+/*
+ * Deny by default: everything a guest could use to reach the host or run
+ * SVM itself exits.  What the guest may do natively is what the VMCB swaps
+ * (control registers, segment state, DR6/DR7) or what is harmless.
+ */
+static const int svm_intercepts[] = {
+	INTERCEPT_EXCEPTION_OFFSET + DB_VECTOR,	/* #DB/#AC loops: 15.12 */
+	INTERCEPT_EXCEPTION_OFFSET + AC_VECTOR,
+	INTERCEPT_EXCEPTION_OFFSET + MC_VECTOR,	/* the host's to handle */
+	INTERCEPT_EXCEPTION_OFFSET + UD_VECTOR,
+	INTERCEPT_INTR, INTERCEPT_NMI, INTERCEPT_SMI, INTERCEPT_INIT,
+	INTERCEPT_RDPMC, INTERCEPT_CPUID, INTERCEPT_RSM, INTERCEPT_INVD,
+	INTERCEPT_HLT, INTERCEPT_INVLPGA, INTERCEPT_IOIO_PROT,
+	INTERCEPT_MSR_PROT, INTERCEPT_SHUTDOWN, INTERCEPT_FERR_FREEZE,
+	INTERCEPT_VMRUN, INTERCEPT_VMMCALL, INTERCEPT_VMLOAD,
+	INTERCEPT_VMSAVE, INTERCEPT_STGI, INTERCEPT_CLGI, INTERCEPT_SKINIT,
+	INTERCEPT_RDTSCP, INTERCEPT_WBINVD, INTERCEPT_MONITOR,
+	INTERCEPT_MWAIT, INTERCEPT_MWAIT_COND, INTERCEPT_XSETBV,
+	INTERCEPT_RDPRU, INTERCEPT_INVLPGB, INTERCEPT_INVLPGB_ILLEGAL,
+	INTERCEPT_MCOMMIT, INTERCEPT_TLBSYNC,
+};
+
+/* The architectural reset state (APM vol. 2, 14.1.3). */
+static void svm_vmcb_reset(struct svm_vcpu *svm)
+{
+	struct vmcb *vmcb = svm->vmcb;
+	struct vmcb_save_area *save = &vmcb->save;
+	struct vmcb_control_area *c = &vmcb->control;
+	struct mvm_segment data = {
+		.limit = 0xffff, .type = 3, .s = 1, .present = 1,
+	};
+	struct mvm_segment code = data;
+	unsigned int i;
+
+	memset(vmcb, 0, PAGE_SIZE);
+	for (i = 0; i < ARRAY_SIZE(svm_intercepts); i++)
+		svm_set_intercept(vmcb, svm_intercepts[i]);
+	c->iopm_base_pa = page_to_phys(svm_iopm);
+	c->msrpm_base_pa = page_to_phys(svm_msrpm);
+	/* 15.21.1: the guest's IF masks only virtual interrupts. */
+	c->int_ctl = V_INTR_MASKING_MASK;
+	c->nested_ctl = SVM_NESTED_CTL_NP_ENABLE;
+	c->nested_cr3 = mvm_mmu_root_pa(svm->vcpu.vm);
+
+	code.type = 0xb;
+	code.selector = 0xf000;
+	code.base = 0xffff0000;
+	svm_seg_set(&save->cs, &code);
+	svm_seg_set(&save->ds, &data);
+	svm_seg_set(&save->es, &data);
+	svm_seg_set(&save->ss, &data);
+	svm_seg_set(&save->fs, &data);
+	svm_seg_set(&save->gs, &data);
+	save->gdtr.limit = 0xffff;
+	save->idtr.limit = 0xffff;
+	save->ldtr.limit = 0xffff;
+	save->ldtr.attrib = 0x82;
+	save->tr.limit = 0xffff;
+	save->tr.attrib = 0x8b;
+
+	save->efer = EFER_SVME;
+	save->cr0 = X86_CR0_NW | X86_CR0_CD | X86_CR0_ET;
+	save->dr6 = DR6_RESERVED;
+	save->dr7 = MVM_DR7_RESET;
+	save->rflags = X86_EFLAGS_FIXED;
+	save->rip = 0xfff0;
+	save->g_pat = MVM_PAT_RESET;
+
+	memset(svm->gprs, 0, sizeof(svm->gprs));
+	svm->nmi_masked = false;
+	/* Force a fresh ASID at the next entry. */
+	svm->asid_generation = 0;
+}
+
+static struct mvm_vcpu *svm_vcpu_alloc(struct mvm_vm *vm, u32 id)
+{
+	struct svm_vcpu *svm;
+	struct page *vmcb, *hs;
+	int r = -ENOMEM;
+
+	svm = kzalloc(sizeof(*svm), GFP_KERNEL_ACCOUNT);
+	if (!svm)
+		return ERR_PTR(-ENOMEM);
+	vmcb = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+	hs = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+	if (!vmcb || !hs)
+		goto err;
+	svm->vmcb = page_address(vmcb);
+	svm->vmcb_pa = page_to_phys(vmcb);
+	svm->host_save = page_address(hs);
+	svm->host_save_pa = page_to_phys(hs);
+	svm->asid_cpu = -1;
+
+	r = mvm_vcpu_init_common(&svm->vcpu, vm, id);
+	if (r)
+		goto err;
+	svm_vmcb_reset(svm);
+	return &svm->vcpu;
+err:
+	if (vmcb)
+		__free_page(vmcb);
+	if (hs)
+		__free_page(hs);
+	kfree(svm);
+	return ERR_PTR(r);
+}
+
+static void svm_vcpu_free(struct mvm_vcpu *vcpu)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+
+	free_page((unsigned long)svm->vmcb);
+	free_page((unsigned long)svm->host_save);
+	kfree(svm);
+}
+
+/* State ioctls. */
+
+static void svm_get_regs(struct mvm_vcpu *vcpu, struct mvm_regs *r)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+	const u64 *g = svm->gprs;
+
+	r->rax = svm->vmcb->save.rax;
+	r->rbx = g[R_BX];
+	r->rcx = g[R_CX];
+	r->rdx = g[R_DX];
+	r->rsi = g[R_SI];
+	r->rdi = g[R_DI];
+	r->rsp = svm->vmcb->save.rsp;
+	r->rbp = g[R_BP];
+	r->r8 = g[R_8];
+	r->r9 = g[R_9];
+	r->r10 = g[R_10];
+	r->r11 = g[R_11];
+	r->r12 = g[R_12];
+	r->r13 = g[R_13];
+	r->r14 = g[R_14];
+	r->r15 = g[R_15];
+	r->rip = svm->vmcb->save.rip;
+	r->rflags = svm->vmcb->save.rflags;
+}
+
+static void svm_set_regs(struct mvm_vcpu *vcpu, const struct mvm_regs *r)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+	u64 *g = svm->gprs;
+
+	svm->vmcb->save.rax = r->rax;
+	g[R_BX] = r->rbx;
+	g[R_CX] = r->rcx;
+	g[R_DX] = r->rdx;
+	g[R_SI] = r->rsi;
+	g[R_DI] = r->rdi;
+	svm->vmcb->save.rsp = r->rsp;
+	g[R_BP] = r->rbp;
+	g[R_8] = r->r8;
+	g[R_9] = r->r9;
+	g[R_10] = r->r10;
+	g[R_11] = r->r11;
+	g[R_12] = r->r12;
+	g[R_13] = r->r13;
+	g[R_14] = r->r14;
+	g[R_15] = r->r15;
+	svm->vmcb->save.rip = r->rip;
+	svm->vmcb->save.rflags = r->rflags;
+}
+
+static void svm_get_sregs(struct mvm_vcpu *vcpu, struct mvm_sregs *s)
+{
+	const struct vmcb_save_area *save = &to_svm(vcpu)->vmcb->save;
+
+	memset(s, 0, sizeof(*s));
+	svm_seg_get(&save->cs, &s->cs);
+	svm_seg_get(&save->ds, &s->ds);
+	svm_seg_get(&save->es, &s->es);
+	svm_seg_get(&save->fs, &s->fs);
+	svm_seg_get(&save->gs, &s->gs);
+	svm_seg_get(&save->ss, &s->ss);
+	svm_seg_get(&save->tr, &s->tr);
+	svm_seg_get(&save->ldtr, &s->ldt);
+	s->gdt.base = save->gdtr.base;
+	s->gdt.limit = save->gdtr.limit;
+	s->idt.base = save->idtr.base;
+	s->idt.limit = save->idtr.limit;
+	s->cr0 = save->cr0;
+	s->cr2 = save->cr2;
+	s->cr3 = save->cr3;
+	s->cr4 = save->cr4;
+	s->cr8 = to_svm(vcpu)->vmcb->control.int_ctl & V_TPR_MASK;
+	s->efer = save->efer & ~EFER_SVME;
+}
+
+static void svm_set_sregs(struct mvm_vcpu *vcpu, const struct mvm_sregs *s)
+{
+	struct vmcb *vmcb = to_svm(vcpu)->vmcb;
+	struct vmcb_save_area *save = &vmcb->save;
+
+	svm_seg_set(&save->cs, &s->cs);
+	svm_seg_set(&save->ds, &s->ds);
+	svm_seg_set(&save->es, &s->es);
+	svm_seg_set(&save->fs, &s->fs);
+	svm_seg_set(&save->gs, &s->gs);
+	svm_seg_set(&save->ss, &s->ss);
+	svm_seg_set(&save->tr, &s->tr);
+	svm_seg_set(&save->ldtr, &s->ldt);
+	save->gdtr.base = s->gdt.base;
+	save->gdtr.limit = s->gdt.limit;
+	save->idtr.base = s->idt.base;
+	save->idtr.limit = s->idt.limit;
+	save->cr0 = s->cr0;
+	save->cr2 = s->cr2;
+	save->cr3 = s->cr3;
+	save->cr4 = s->cr4;
+	vmcb->control.int_ctl = (vmcb->control.int_ctl & ~V_TPR_MASK) |
+				(s->cr8 & V_TPR_MASK);
+	/* 15.5.1: VMRUN wants EFER.SVME set; the guest never sees it. */
+	save->efer = s->efer | EFER_SVME;
+	/* 15.5.1: CPL is SS.DPL in protected mode, 0 in real mode. */
+	save->cpl = (s->cr0 & X86_CR0_PE) ? s->ss.dpl : 0;
+}
+
+static int svm_get_msr(struct mvm_vcpu *vcpu, u32 index, u64 *data)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+	struct vmcb_save_area *save = &svm->vmcb->save;
+
+	switch (index) {
+	case MSR_EFER:
+		*data = save->efer & ~EFER_SVME;
+		break;
+	case MSR_IA32_SYSENTER_CS:
+		*data = save->sysenter_cs;
+		break;
+	case MSR_IA32_SYSENTER_ESP:
+		*data = save->sysenter_esp;
+		break;
+	case MSR_IA32_SYSENTER_EIP:
+		*data = save->sysenter_eip;
+		break;
+	case MSR_STAR:
+		*data = save->star;
+		break;
+	case MSR_LSTAR:
+		*data = save->lstar;
+		break;
+	case MSR_CSTAR:
+		*data = save->cstar;
+		break;
+	case MSR_SYSCALL_MASK:
+		*data = save->sfmask;
+		break;
+	case MSR_KERNEL_GS_BASE:
+		*data = save->kernel_gs_base;
+		break;
+	case MSR_IA32_TSC:
+		*data = rdtsc() + svm->vmcb->control.tsc_offset;
+		break;
+	case MSR_TSC_AUX:
+		*data = svm->tsc_aux;
+		break;
+	case MSR_IA32_CR_PAT:
+		*data = save->g_pat;
+		break;
+	default:
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int svm_set_msr(struct mvm_vcpu *vcpu, u32 index, u64 data)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+	struct vmcb_save_area *save = &svm->vmcb->save;
+
+	switch (index) {
+	case MSR_EFER:
+		/* APM vol. 2, 3.1.7: LME cannot change while paging is on. */
+		if (((data ^ save->efer) & EFER_LME) &&
+		    (save->cr0 & X86_CR0_PG))
+			return -EINVAL;
+		save->efer = (data & ~EFER_LMA) | (save->efer & EFER_LMA) |
+			     EFER_SVME;
+		break;
+	case MSR_IA32_SYSENTER_CS:
+		save->sysenter_cs = data;
+		break;
+	case MSR_IA32_SYSENTER_ESP:
+		save->sysenter_esp = data;
+		break;
+	case MSR_IA32_SYSENTER_EIP:
+		save->sysenter_eip = data;
+		break;
+	case MSR_STAR:
+		save->star = data;
+		break;
+	case MSR_LSTAR:
+		save->lstar = data;
+		break;
+	case MSR_CSTAR:
+		save->cstar = data;
+		break;
+	case MSR_SYSCALL_MASK:
+		save->sfmask = data;
+		break;
+	case MSR_KERNEL_GS_BASE:
+		save->kernel_gs_base = data;
+		break;
+	case MSR_IA32_TSC:
+		svm->vmcb->control.tsc_offset = data - rdtsc();
+		break;
+	case MSR_TSC_AUX:
+		svm->tsc_aux = data;
+		break;
+	case MSR_IA32_CR_PAT:
+		save->g_pat = data;
+		break;
+	default:
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static void svm_get_debugregs(struct mvm_vcpu *vcpu, struct mvm_debugregs *d)
+{
+	d->dr6 = to_svm(vcpu)->vmcb->save.dr6;
+	d->dr7 = to_svm(vcpu)->vmcb->save.dr7;
+}
+
+static void svm_set_debugregs(struct mvm_vcpu *vcpu,
+			      const struct mvm_debugregs *d)
+{
+	to_svm(vcpu)->vmcb->save.dr6 = d->dr6 | DR6_RESERVED;
+	to_svm(vcpu)->vmcb->save.dr7 = d->dr7 | MVM_DR7_RESET;
+}
+
+static void svm_queue_exception(struct mvm_vcpu *vcpu, u8 vector,
+				bool has_error, u32 error, u64 cr2)
+{
+	struct vmcb *vmcb = to_svm(vcpu)->vmcb;
+
+	vmcb->control.event_inj = vector | SVM_EVTINJ_TYPE_EXEPT |
+				  SVM_EVTINJ_VALID |
+				  (has_error ? SVM_EVTINJ_VALID_ERR : 0);
+	vmcb->control.event_inj_err = error;
+	if (vector == PF_VECTOR)
+		vmcb->save.cr2 = cr2;
+}
+
+static void svm_inject_ud(struct svm_vcpu *svm)
+{
+	svm_queue_exception(&svm->vcpu, UD_VECTOR, false, 0, 0);
+}
+
+static void svm_inject_gp(struct svm_vcpu *svm)
+{
+	svm_queue_exception(&svm->vcpu, GP_VECTOR, true, 0, 0);
+}
+
+/* The run loop. */
+
+/* Give the vCPU a fresh ASID if it moved, or must flush (15.16.1). */
+static void svm_pick_asid(struct svm_vcpu *svm, int cpu, bool flush)
+{
+	struct svm_asids *a = this_cpu_ptr(&svm_asids);
+	struct vmcb_control_area *c = &svm->vmcb->control;
+
+	c->tlb_ctl = TLB_CONTROL_DO_NOTHING;
+	if (!flush && svm->asid_cpu == cpu &&
+	    svm->asid_generation == a->generation && a->generation)
+		return;
+	if (!a->generation || a->next > svm_max_asid) {
+		a->generation++;
+		a->next = 1;
+		c->tlb_ctl = TLB_CONTROL_FLUSH_ALL_ASID;
+	}
+	svm->asid = a->next++;
+	svm->asid_generation = a->generation;
+	svm->asid_cpu = cpu;
+	c->asid = svm->asid;
+	/* Another CPU's cached VMCB state is stale here (15.15). */
+	c->clean = 0;
+}
+
+/*
+ * Queue what is pending: an NMI, else the highest external interrupt if the
+ * guest can take it now, else ask for an exit when it can (a virtual
+ * interrupt request with VINTR intercepted, 15.21.4).  Returns whether
+ * something pending was dealt with, for the last look before entry.
+ */
+static void svm_inject_events(struct svm_vcpu *svm)
+{
+	struct mvm_vcpu *vcpu = &svm->vcpu;
+	struct vmcb *vmcb = svm->vmcb;
+	bool shadow = vmcb->control.int_state & SVM_INTERRUPT_SHADOW_MASK;
+	int vector;
+
+	if (vmcb->control.event_inj & SVM_EVTINJ_VALID)
+		return;
+
+	if (READ_ONCE(vcpu->nmi) && !svm->nmi_masked && !shadow) {
+		mvm_vcpu_take_nmi(vcpu);
+		vmcb->control.event_inj = NMI_VECTOR | SVM_EVTINJ_TYPE_NMI |
+					  SVM_EVTINJ_VALID;
+		/* NMIs stay blocked until the handler's IRET. */
+		svm->nmi_masked = true;
+		svm_set_intercept(vmcb, INTERCEPT_IRET);
+		return;
+	}
+
+	vector = mvm_vcpu_pending_irq(vcpu);
+	if (vector < 0)
+		return;
+	if ((vmcb->save.rflags & X86_EFLAGS_IF) && !shadow) {
+		mvm_vcpu_ack_irq(vcpu, vector);
+		vmcb->control.event_inj = vector | SVM_EVTINJ_TYPE_INTR |
+					  SVM_EVTINJ_VALID;
+		return;
+	}
+	vmcb->control.int_ctl |= V_IRQ_MASK | V_IGN_TPR_MASK |
+				 (0xf << V_INTR_PRIO_SHIFT);
+	svm_set_intercept(vmcb, INTERCEPT_VINTR);
+}
+
+/* Something new the entry must not miss arrived after svm_inject_events. */
+static bool svm_must_retry(struct svm_vcpu *svm)
+{
+	struct vmcb *vmcb = svm->vmcb;
+
+	if (vmcb->control.event_inj & SVM_EVTINJ_VALID)
+		return false;
+	if (vmcb->control.int_ctl & V_IRQ_MASK)
+		return READ_ONCE(svm->vcpu.nmi) && !svm->nmi_masked;
+	return mvm_vcpu_pending_irq(&svm->vcpu) >= 0 ||
+	       (READ_ONCE(svm->vcpu.nmi) && !svm->nmi_masked);
+}
+
+static void svm_load_guest_debug(struct svm_vcpu *svm)
+{
+	const u64 *db = svm->vcpu.db;
+
+	svm->db_active = (svm->vmcb->save.dr7 & 0xff) ||
+			 (db[0] | db[1] | db[2] | db[3]);
+	if (!svm->db_active)
+		return;
+	set_debugreg(db[0], 0);
+	set_debugreg(db[1], 1);
+	set_debugreg(db[2], 2);
+	set_debugreg(db[3], 3);
+}
+
+static void svm_put_guest_debug(struct svm_vcpu *svm)
+{
+	u64 *db = svm->vcpu.db;
+
+	if (svm->db_active) {
+		get_debugreg(db[0], 0);
+		get_debugreg(db[1], 1);
+		get_debugreg(db[2], 2);
+		get_debugreg(db[3], 3);
+	}
+	/* #VMEXIT leaves DR7 at its reset value (15.5.2); the host's back. */
+	if (hw_breakpoint_active())
+		hw_breakpoint_restore();
+}
+
+/* Enter the guest once.  Returns 1 if it did not (retry), else 0. */
+static int svm_enter(struct svm_vcpu *svm)
+{
+	struct mvm_vcpu *vcpu = &svm->vcpu;
+	bool flush;
+	u32 host_pkru = 0;
+	int cpu;
+
+	kernel_fpu_begin();
+	local_irq_disable();
+	if (!mvm_hw_cpu_enabled()) {
+		local_irq_enable();
+		kernel_fpu_end();
+		return -EIO;
+	}
+	cpu = smp_processor_id();
+	WRITE_ONCE(vcpu->cpu, cpu);
+	WRITE_ONCE(vcpu->mode, MVM_IN_GUEST);
+	/* Pairs with mvm_vcpu_kick(): see there. */
+	smp_mb();
+	if (svm_must_retry(svm)) {
+		WRITE_ONCE(vcpu->mode, MVM_OUTSIDE_GUEST);
+		local_irq_enable();
+		kernel_fpu_end();
+		return 1;
+	}
+	flush = test_and_clear_bit(MVM_REQ_TLB_FLUSH, &vcpu->requests);
+	svm_pick_asid(svm, cpu, flush);
+
+	/* 15.17: with GIF clear, no NMI runs on the host with guest state. */
+	asm volatile("clgi" ::: "memory");
+	mvm_fpu_load(vcpu);
+	svm_load_guest_debug(svm);
+	if (boot_cpu_has(X86_FEATURE_OSPKE))
+		host_pkru = rdpkru();
+
+	mvm_svm_vmrun(svm->vmcb_pa, svm->host_save_pa, svm->gprs);
+
+	/* The guest may have set CR4.PKE and written PKRU. */
+	if (boot_cpu_has(X86_FEATURE_OSPKE) && rdpkru() != host_pkru)
+		wrpkru(host_pkru);
+	svm_put_guest_debug(svm);
+	mvm_fpu_put(vcpu);
+	WRITE_ONCE(vcpu->mode, MVM_OUTSIDE_GUEST);
+	asm volatile("stgi" ::: "memory");
+	local_irq_enable();
+	kernel_fpu_end();
+	return 0;
+}
+
+/* Skip the instruction that exited: NRIP save if the CPU has it (15.7.1). */
+static int svm_skip(struct svm_vcpu *svm, const u8 *op, unsigned int len)
+{
+	if (svm_has_nrips && svm->vmcb->control.next_rip) {
+		svm->vmcb->save.rip = svm->vmcb->control.next_rip;
+		return 0;
+	}
+	return mvm_insn_skip(&svm->vcpu, op, len);
+}
+
+static int svm_handle_cpuid(struct svm_vcpu *svm)
+{
+	static const u8 op[] = { 0x0f, 0xa2 };
+	u32 eax = svm->vmcb->save.rax, ebx, ecx = svm->gprs[R_CX], edx;
+	int r = svm_skip(svm, op, sizeof(op));
+
+	if (r)
+		return r;
+	mvm_handle_cpuid(&svm->vcpu, &eax, &ebx, &ecx, &edx);
+	svm->vmcb->save.rax = eax;
+	svm->gprs[R_BX] = ebx;
+	svm->gprs[R_CX] = ecx;
+	svm->gprs[R_DX] = edx;
+	return 0;
+}
+
+static int svm_handle_msr(struct svm_vcpu *svm)
+{
+	static const u8 rd[] = { 0x0f, 0x32 }, wr[] = { 0x0f, 0x30 };
+	bool write = svm->vmcb->control.exit_info_1;
+	u32 index = svm->gprs[R_CX];
+	u64 data;
+	int r;
+
+	if (write) {
+		data = (u32)svm->vmcb->save.rax | svm->gprs[R_DX] << 32;
+		if (mvm_guest_wrmsr(&svm->vcpu, index, data)) {
+			svm_inject_gp(svm);
+			return 0;
+		}
+		return svm_skip(svm, wr, sizeof(wr));
+	}
+	if (mvm_guest_rdmsr(&svm->vcpu, index, &data)) {
+		svm_inject_gp(svm);
+		return 0;
+	}
+	r = svm_skip(svm, rd, sizeof(rd));
+	if (!r) {
+		svm->vmcb->save.rax = (u32)data;
+		svm->gprs[R_DX] = data >> 32;
+	}
+	return r;
+}
+
+static int svm_handle_xsetbv(struct svm_vcpu *svm)
+{
+	static const u8 op[] = { 0x0f, 0x01, 0xd1 };
+	u64 value = (u32)svm->vmcb->save.rax | svm->gprs[R_DX] << 32;
+
+	if (!(svm->vmcb->save.cr4 & X86_CR4_OSXSAVE)) {
+		svm_inject_ud(svm);
+		return 0;
+	}
+	if (svm->vmcb->save.cpl ||
+	    mvm_guest_xsetbv(&svm->vcpu, svm->gprs[R_CX], value)) {
+		svm_inject_gp(svm);
+		return 0;
+	}
+	return svm_skip(svm, op, sizeof(op));
+}
+
+static int svm_handle_rdtscp(struct svm_vcpu *svm)
+{
+	static const u8 op[] = { 0x0f, 0x01, 0xf9 };
+	u64 tsc = rdtsc_ordered() + svm->vmcb->control.tsc_offset;
+	int r = svm_skip(svm, op, sizeof(op));
+
+	if (!r) {
+		svm->vmcb->save.rax = (u32)tsc;
+		svm->gprs[R_DX] = tsc >> 32;
+		svm->gprs[R_CX] = (u32)svm->tsc_aux;
+	}
+	return r;
+}
+
+/* APM 15.10.2: the IOIO exit's EXITINFO1. */
+#define IOIO_IN		BIT(0)
+#define IOIO_STR	BIT(2)
+#define IOIO_REP	BIT(3)
+#define IOIO_SZ_SHIFT	4
+#define IOIO_A_SHIFT	7
+#define IOIO_SEG_SHIFT	10
+
+static int svm_handle_io(struct svm_vcpu *svm)
+{
+	struct mvm_vcpu *vcpu = &svm->vcpu;
+	u64 info = svm->vmcb->control.exit_info_1;
+	u64 next_rip = svm->vmcb->control.exit_info_2;
+	u16 port = info >> 16;
+	u8 size = (info >> IOIO_SZ_SHIFT) & 7;	/* one-hot: 1, 2, 4 */
+	bool in = info & IOIO_IN;
+	int r;
+
+	if (size != 1 && size != 2 && size != 4)
+		return mvm_vcpu_exit_internal(vcpu, MVM_INTERNAL_UNEXPECTED,
+					      SVM_EXIT_IOIO, info);
+	if (info & IOIO_STR) {
+		u8 asize = (info >> IOIO_A_SHIFT) & 7;	/* 1, 2, 4 */
+
+		return mvm_emulate_string_io(vcpu, port, size, in,
+					     info & IOIO_REP,
+					     asize == 4 ? 8 : asize * 2,
+					     (info >> IOIO_SEG_SHIFT) & 7);
+	}
+	if (in) {
+		vcpu->pending = (struct mvm_pending_read) {
+			.active = true, .size = size, .reg = 0,
+			.dst_size = size, .next_rip = next_rip,
+		};
+		r = mvm_handle_io(vcpu, MVM_SPACE_PIO, port, size, false, 0);
+		if (r <= 0)
+			vcpu->pending.active = false;
+		return r;
+	}
+	r = mvm_handle_io(vcpu, MVM_SPACE_PIO, port, size, true,
+			  svm->vmcb->save.rax);
+	if (r >= 0)
+		svm->vmcb->save.rip = next_rip;
+	return r;
+}
+
+/* APM 15.25.6: the nested page fault's EXITINFO1. */
+#define NPF_WRITE	BIT_ULL(1)
+#define NPF_IN_WALK	BIT_ULL(33)
+
+static int svm_handle_npf(struct svm_vcpu *svm)
+{
+	u64 err = svm->vmcb->control.exit_info_1;
+	u64 gpa = svm->vmcb->control.exit_info_2;
+	bool write = err & NPF_WRITE;
+	int r;
+
+	r = mvm_mmu_fault(&svm->vcpu, gpa, write);
+	if (r != 1)
+		return r;
+	/* The guest's own page tables are not in RAM: nothing to emulate. */
+	if (err & NPF_IN_WALK)
+		return mvm_vcpu_exit_internal(&svm->vcpu,
+					      MVM_INTERNAL_EMULATION, gpa, err);
+	return mvm_emulate_mmio(&svm->vcpu, gpa, write);
+}
+
+static void svm_machine_check(void)
+{
+#ifdef CONFIG_X86_MCE
+	struct pt_regs regs = {
+		.cs = 3, /* not the kernel's: don't panic on a guest #MC */
+		.flags = X86_EFLAGS_IF,
+	};
+
+	do_machine_check(&regs);
+#endif
+}
+
+/*
+ * An exit while the CPU delivered an event (15.7.2): deliver it again,
+ * unless it was a software interrupt, which the guest re-executes.
+ */
+static void svm_reinject(struct svm_vcpu *svm)
+{
+	struct vmcb_control_area *c = &svm->vmcb->control;
+	u32 info = c->exit_int_info;
+
+	c->event_inj = 0;
+	if (!(info & SVM_EXITINTINFO_VALID))
+		return;
+	if ((info & SVM_EXITINTINFO_TYPE_MASK) == SVM_EXITINTINFO_TYPE_SOFT)
+		return;
+	if ((info & SVM_EXITINTINFO_TYPE_MASK) == SVM_EXITINTINFO_TYPE_NMI)
+		svm->nmi_masked = false;
+	c->event_inj = info;
+	c->event_inj_err = c->exit_int_info_err;
+}
+
+static int svm_handle_exit(struct svm_vcpu *svm)
+{
+	struct mvm_vcpu *vcpu = &svm->vcpu;
+	struct vmcb *vmcb = svm->vmcb;
+	u64 code = ((u64)vmcb->control.exit_code_hi << 32) |
+		   vmcb->control.exit_code;
+
+	vcpu->run->rip = vmcb->save.rip;
+	svm_reinject(svm);
+
+	switch (code) {
+	case SVM_EXIT_INTR:
+	case SVM_EXIT_NMI:
+	case SVM_EXIT_SMI:
+	case SVM_EXIT_INIT:
+		return 0;
+	case SVM_EXIT_VINTR:
+		vmcb->control.int_ctl &= ~(V_IRQ_MASK | V_IGN_TPR_MASK |
+					   V_INTR_PRIO_MASK);
+		svm_clr_intercept(vmcb, INTERCEPT_VINTR);
+		return 0;
+	case SVM_EXIT_IRET:
+		svm->nmi_masked = false;
+		svm_clr_intercept(vmcb, INTERCEPT_IRET);
+		return 0;
+	case SVM_EXIT_CPUID:
+		return svm_handle_cpuid(svm);
+	case SVM_EXIT_HLT: {
+		static const u8 op[] = { 0xf4 };
+		int r = svm_skip(svm, op, 1);
+
+		return r ? r : MVM_RUN_HALT;
+	}
+	case SVM_EXIT_IOIO:
+		return svm_handle_io(svm);
+	case SVM_EXIT_MSR:
+		return svm_handle_msr(svm);
+	case SVM_EXIT_NPF:
+		return svm_handle_npf(svm);
+	case SVM_EXIT_XSETBV:
+		return svm_handle_xsetbv(svm);
+	case SVM_EXIT_RDTSCP:
+		return svm_handle_rdtscp(svm);
+	case SVM_EXIT_INVD:
+	case SVM_EXIT_WBINVD: {
+		/* Guest memory is write-back and coherent: nothing to do. */
+		static const u8 op[] = { 0x0f, 0x09 }, opi[] = { 0x0f, 0x08 };
+
+		return svm_skip(svm, code == SVM_EXIT_INVD ? opi : op, 2);
+	}
+	case SVM_EXIT_EXCP_BASE + DB_VECTOR:
+		svm_queue_exception(vcpu, DB_VECTOR, false, 0, 0);
+		return 0;
+	case SVM_EXIT_EXCP_BASE + AC_VECTOR:
+		svm_queue_exception(vcpu, AC_VECTOR, true,
+				    vmcb->control.exit_info_1, 0);
+		return 0;
+	case SVM_EXIT_EXCP_BASE + MC_VECTOR:
+		svm_machine_check();
+		return 0;
+	case SVM_EXIT_EXCP_BASE + UD_VECTOR:
+	case SVM_EXIT_VMRUN:
+	case SVM_EXIT_VMMCALL:
+	case SVM_EXIT_VMLOAD:
+	case SVM_EXIT_VMSAVE:
+	case SVM_EXIT_STGI:
+	case SVM_EXIT_CLGI:
+	case SVM_EXIT_SKINIT:
+	case SVM_EXIT_INVLPGA:
+	case SVM_EXIT_RDPMC:
+	case SVM_EXIT_RDPRU:
+	case SVM_EXIT_RSM:
+	case SVM_EXIT_MONITOR:
+	case SVM_EXIT_MWAIT:
+	case SVM_EXIT_MWAIT_COND:
+	case MVM_SVM_EXIT_INVLPGB:
+	case MVM_SVM_EXIT_INVLPGB_ILLEGAL:
+	case MVM_SVM_EXIT_MCOMMIT:
+	case MVM_SVM_EXIT_TLBSYNC:
+	case SVM_EXIT_FERR_FREEZE:
+		/* Nothing the guest may run: as on a CPU without SVM. */
+		svm_inject_ud(svm);
+		return 0;
+	case SVM_EXIT_SHUTDOWN:
+		vcpu->run->exit_reason = MVM_EXIT_SHUTDOWN;
+		/* 15.13.2: the VMCB is undefined after a shutdown. */
+		svm_vmcb_reset(svm);
+		return 1;
+	case SVM_EXIT_ERR:
+		vcpu->run->exit_reason = MVM_EXIT_FAIL_ENTRY;
+		vcpu->run->fail_entry.hardware_reason = code;
+		vcpu->run->fail_entry.info[0] = vmcb->control.exit_info_1;
+		vcpu->run->fail_entry.info[1] = vmcb->control.exit_info_2;
+		return 1;
+	default:
+		return mvm_vcpu_exit_internal(vcpu, MVM_INTERNAL_UNEXPECTED,
+					      code, vmcb->control.exit_info_1);
+	}
+}
+
+static int svm_vcpu_run(struct mvm_vcpu *vcpu)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+	int r;
+
+	svm_inject_events(svm);
+	r = svm_enter(svm);
+	if (r)
+		return r < 0 ? r : 0;
+	return svm_handle_exit(svm);
+}
+
 const struct mvm_backend_ops svm_backend_ops = {
 	.name = "SVM",
 	.backend = MVM_BACKEND_SVM,
@@ -97,4 +1084,17 @@ const struct mvm_backend_ops svm_backend_ops = {
 	.unsetup = svm_unsetup,
 	.cpu_enable = svm_cpu_enable,
 	.cpu_disable = svm_cpu_disable,
+	.pte = svm_pte,
+	.vcpu_alloc = svm_vcpu_alloc,
+	.vcpu_free = svm_vcpu_free,
+	.vcpu_run = svm_vcpu_run,
+	.get_regs = svm_get_regs,
+	.set_regs = svm_set_regs,
+	.get_sregs = svm_get_sregs,
+	.set_sregs = svm_set_sregs,
+	.get_msr = svm_get_msr,
+	.set_msr = svm_set_msr,
+	.get_debugregs = svm_get_debugregs,
+	.set_debugregs = svm_set_debugregs,
+	.queue_exception = svm_queue_exception,
 };

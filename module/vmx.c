@@ -182,6 +182,12 @@ static void vmx_cpu_disable(void)
 	cr4_clear_bits_irqsoff(X86_CR4_VMXE);
 }
 
+/* vCPUs on VMX are the next step (VMCS, EPT); until then there are none. */
+static struct mvm_vcpu *vmx_vcpu_alloc(struct mvm_vm *vm, u32 id)
+{
+	return ERR_PTR(-EOPNOTSUPP);
+}
+
 const struct mvm_backend_ops vmx_backend_ops = {
 	.name = "VMX",
 	.backend = MVM_BACKEND_VMX,
@@ -190,4 +196,5 @@ const struct mvm_backend_ops vmx_backend_ops = {
 	.unsetup = vmx_unsetup,
 	.cpu_enable = vmx_cpu_enable,
 	.cpu_disable = vmx_cpu_disable,
+	.vcpu_alloc = vmx_vcpu_alloc,
 };

@@ -61,10 +61,10 @@ static int check_extension(void)
 static int unknown_ioctls_enotty(void)
 {
 	static const unsigned long bad[] = {
-		_IO(MVMIO, 0x03),		/* next free system number */
+		_IO(MVMIO, 0x05),		/* next free system number */
 		_IO(MVMIO, 0x3f),		/* end of the system range */
-		_IO(MVMIO, 0x41),		/* next free VM number */
-		_IO(MVMIO, 0x80),		/* a vCPU-range number */
+		_IO(MVMIO, 0x43),		/* next free VM number */
+		_IO(MVMIO, 0x90),		/* next free vCPU number */
 		_IO(MVMIO, 0xff),
 		_IO(0xAE, 0x00),		/* KVM_GET_API_VERSION */
 		_IOR(MVMIO, 0x00, uint64_t),	/* right number, wrong size */
@@ -136,7 +136,7 @@ static int vm_outlives_dev_fd(void)
 	int vm = mvm_create_vm();
 
 	CHECK(vm >= 0, "create VM");
-	CHECK_ERRNO(ioctl(vm, _IO(MVMIO, 0x41), 0), ENOTTY);
+	CHECK_ERRNO(ioctl(vm, _IO(MVMIO, 0x43), 0), ENOTTY);
 	close(vm);
 	return KTAP_PASS;
 }

@@ -162,8 +162,10 @@ struct mvm_access {
  * MVM_EXIT_INTERNAL_ERROR	mvm cannot go on; see mvm_run.internal.
  * MVM_EXIT_INTR		a signal or immediate_exit; MVM_RUN returns
  *				-EINTR.
- * MVM_EXIT_RING_FULL		a posted write found the ring full.  Drain the
- *				ring and run again; the write is retried.
+ * MVM_EXIT_RING_FULL		a posted write found the ring full.
+ *				mvm_run.io holds that write: drain the ring,
+ *				then perform it as for MVM_EXIT_IO/MMIO.  It
+ *				is never in the ring, and never lost.
  */
 #define MVM_EXIT_UNKNOWN	0
 #define MVM_EXIT_IO		1

@@ -1,0 +1,700 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vCPU state: the get and set ioctls, their validation, the MSRs mvm
+ * emulates, the guest's FPU and XCR0, and the CPUID table.
+ *
+ * Everything userspace or the guest hands in is checked here against the
+ * rules the hardware checks on entry, so that a backend never enters the
+ * guest with state that makes VMRUN or VM entry fail, or that would reach
+ * the host.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <asm/fpu/api.h>
+#include <asm/fpu/xcr.h>
+#include <asm/processor.h>
+#include <asm/special_insns.h>
+
+#include "mvm.h"
+
+static_assert(sizeof(struct mvm_regs) == 18 * 8);
+static_assert(sizeof(struct mvm_segment) == 24);
+static_assert(sizeof(struct mvm_sregs) % 8 == 0);
+static_assert(sizeof(struct mvm_msr_entry) == 16);
+static_assert(sizeof(struct mvm_cpuid_entry) == 32);
+static_assert(sizeof(struct mvm_xsave) == PAGE_SIZE);
+
+/* XSAVE feature bits (SDM vol. 1, 13.1). */
+#define XF_X87		BIT_ULL(0)
+#define XF_SSE		BIT_ULL(1)
+#define XF_AVX		BIT_ULL(2)
+#define XF_OPMASK	BIT_ULL(5)
+#define XF_ZMM_HI256	BIT_ULL(6)
+#define XF_HI16_ZMM	BIT_ULL(7)
+#define XF_AVX512	(XF_OPMASK | XF_ZMM_HI256 | XF_HI16_ZMM)
+
+/*
+ * The guest may have x87, SSE, AVX and AVX-512 state, as far as the host
+ * has them.  Not PKRU: WRPKRU in the guest would change the host's
+ * protection keys under copy_to_user().  Not MPX, AMX or supervisor state.
+ */
+static u64 mvm_xcr0_supported;
+static u64 mvm_host_xcr0;
+static unsigned int mvm_xsave_size;
+static u32 mvm_mxcsr_mask;
+
+/* Control-register and EFER bits a guest may have. */
+#define CR0_FIXED_ZERO	(~(u64)(X86_CR0_PE | X86_CR0_MP | X86_CR0_EM | \
+			       X86_CR0_TS | X86_CR0_ET | X86_CR0_NE | \
+			       X86_CR0_WP | X86_CR0_AM | X86_CR0_NW | \
+			       X86_CR0_CD | X86_CR0_PG))
+#define CR4_ALLOWED	(X86_CR4_VME | X86_CR4_PVI | X86_CR4_TSD | \
+			 X86_CR4_DE | X86_CR4_PSE | X86_CR4_PAE | \
+			 X86_CR4_MCE | X86_CR4_PGE | X86_CR4_PCE | \
+			 X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT | \
+			 X86_CR4_UMIP | X86_CR4_FSGSBASE | X86_CR4_PCIDE | \
+			 X86_CR4_OSXSAVE | X86_CR4_SMEP | X86_CR4_SMAP)
+#define EFER_ALLOWED	(EFER_SCE | EFER_LME | EFER_LMA | EFER_NX)
+
+static bool mvm_canonical(u64 v)
+{
+	return (u64)sign_extend64(v, 47) == v;
+}
+
+static bool mvm_seg_ok(const struct mvm_segment *s)
+{
+	return s->type < 16 && s->s <= 1 && s->dpl < 4 && s->present <= 1 &&
+	       s->avl <= 1 && s->l <= 1 && s->db <= 1 && s->g <= 1 &&
+	       s->unusable <= 1 && !s->pad;
+}
+
+static bool mvm_xcr0_ok(u64 xcr0)
+{
+	/* SDM vol. 1, 13.3: x87 always; AVX needs SSE; AVX-512 all or none. */
+	if (!(xcr0 & XF_X87) || (xcr0 & ~mvm_xcr0_supported))
+		return false;
+	if ((xcr0 & XF_AVX) && !(xcr0 & XF_SSE))
+		return false;
+	if ((xcr0 & XF_AVX512) &&
+	    ((xcr0 & XF_AVX512) != XF_AVX512 || !(xcr0 & XF_AVX)))
+		return false;
+	return true;
+}
+
+/*
+ * The consistency checks of VMRUN (APM vol. 2, 15.5.1) and of VM entry
+ * (SDM vol. 3, 27.3.1.1), for the state userspace controls.
+ */
+int mvm_check_sregs(const struct mvm_sregs *s)
+{
+	const struct mvm_segment *segs[] = {
+		&s->cs, &s->ds, &s->es, &s->fs, &s->gs, &s->ss, &s->tr, &s->ldt,
+	};
+	bool lma = s->efer & EFER_LMA;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(s->reserved); i++)
+		if (s->reserved[i])
+			return -EINVAL;
+	for (i = 0; i < ARRAY_SIZE(segs); i++)
+		if (!mvm_seg_ok(segs[i]))
+			return -EINVAL;
+	if (s->gdt.pad[0] || s->gdt.pad[1] || s->gdt.pad[2] ||
+	    s->idt.pad[0] || s->idt.pad[1] || s->idt.pad[2])
+		return -EINVAL;
+
+	if (s->cr0 & CR0_FIXED_ZERO)
+		return -EINVAL;
+	if ((s->cr0 & X86_CR0_NW) && !(s->cr0 & X86_CR0_CD))
+		return -EINVAL;
+	if ((s->cr0 & X86_CR0_PG) && !(s->cr0 & X86_CR0_PE))
+		return -EINVAL;
+	if (s->cr4 & ~(u64)CR4_ALLOWED)
+		return -EINVAL;
+	if (s->cr8 > 15)
+		return -EINVAL;
+	if (s->efer & ~(u64)EFER_ALLOWED)
+		return -EINVAL;
+	if (lma != ((s->efer & EFER_LME) && (s->cr0 & X86_CR0_PG)))
+		return -EINVAL;
+	if (lma) {
+		if (!(s->cr4 & X86_CR4_PAE))
+			return -EINVAL;
+		if (s->cs.l && s->cs.db)
+			return -EINVAL;
+		if (s->cr3 >> boot_cpu_data.x86_phys_bits)
+			return -EINVAL;
+		if (!mvm_canonical(s->fs.base) || !mvm_canonical(s->gs.base) ||
+		    !mvm_canonical(s->tr.base) || !mvm_canonical(s->ldt.base) ||
+		    !mvm_canonical(s->gdt.base) || !mvm_canonical(s->idt.base))
+			return -EINVAL;
+	} else {
+		if (s->cs.l)
+			return -EINVAL;
+		if (s->cr3 >> 32)
+			return -EINVAL;
+	}
+	if ((s->cr4 & X86_CR4_PCIDE) && !lma)
+		return -EINVAL;
+	if (!mvm_xcr0_ok(s->xcr0))
+		return -EINVAL;
+	return 0;
+}
+
+/* MSRs. */
+
+/*
+ * mvm_msr_check() lists the MSRs userspace can get and set and the guest
+ * can read and write: SYSENTER_CS/ESP/EIP, STAR, LSTAR, CSTAR, SFMASK,
+ * KERNEL_GS_BASE, TSC, TSC_AUX and PAT, and EFER for the guest only (for
+ * userspace it is part of struct mvm_sregs).  Every other MSR is #GP for
+ * the guest and unknown to MVM_GET/SET_MSRS.
+ */
+#define EFER_GUEST	(EFER_SCE | EFER_LME | EFER_NX)
+
+static bool mvm_pat_ok(u64 pat)
+{
+	int i;
+
+	/* SDM vol. 3, 12.12.2: memory types 2 and 3, and above 7, are bad. */
+	for (i = 0; i < 8; i++) {
+		u8 t = pat >> (i * 8);
+
+		if (t == 2 || t == 3 || t > 7)
+			return false;
+	}
+	return true;
+}
+
+static int mvm_msr_check(u32 index, u64 data)
+{
+	switch (index) {
+	case MSR_IA32_SYSENTER_ESP:
+	case MSR_IA32_SYSENTER_EIP:
+	case MSR_LSTAR:
+	case MSR_CSTAR:
+	case MSR_KERNEL_GS_BASE:
+		return mvm_canonical(data) ? 0 : -EINVAL;
+	case MSR_IA32_SYSENTER_CS:
+	case MSR_SYSCALL_MASK:
+	case MSR_TSC_AUX:
+		return data >> 32 ? -EINVAL : 0;
+	case MSR_STAR:
+	case MSR_IA32_TSC:
+		return 0;
+	case MSR_IA32_CR_PAT:
+		return mvm_pat_ok(data) ? 0 : -EINVAL;
+	case MSR_EFER:
+		/* LMA is the CPU's to set; SVME is never the guest's. */
+		return data & ~(u64)(EFER_GUEST | EFER_LMA) ? -EINVAL : 0;
+	default:
+		return -ENOENT;
+	}
+}
+
+int mvm_guest_rdmsr(struct mvm_vcpu *vcpu, u32 index, u64 *data)
+{
+	if (mvm_msr_check(index, 0) == -ENOENT)
+		return -EINVAL;
+	return mvm_ops->get_msr(vcpu, index, data);
+}
+
+int mvm_guest_wrmsr(struct mvm_vcpu *vcpu, u32 index, u64 data)
+{
+	int r = mvm_msr_check(index, data);
+
+	if (r)
+		return -EINVAL;
+	return mvm_ops->set_msr(vcpu, index, data);
+}
+
+static int mvm_vcpu_msrs(struct mvm_vcpu *vcpu, void __user *argp, bool set)
+{
+	struct mvm_msrs hdr;
+	struct mvm_msr_entry *e;
+	u32 i;
+	int r;
+
+	if (copy_from_user(&hdr, argp, sizeof(hdr)))
+		return -EFAULT;
+	if (hdr.pad)
+		return -EINVAL;
+	if (hdr.nmsrs > MVM_MAX_MSRS)
+		return -E2BIG;
+	if (!hdr.nmsrs)
+		return 0;
+
+	/* One copy: the entries are validated and used from it. */
+	e = memdup_user(argp + sizeof(hdr), hdr.nmsrs * sizeof(*e));
+	if (IS_ERR(e))
+		return PTR_ERR(e);
+
+	for (i = 0; i < hdr.nmsrs; i++) {
+		if (e[i].index == MSR_EFER)
+			break;
+		if (e[i].reserved) {
+			r = i ? i : -EINVAL;
+			goto out;
+		}
+		if (set) {
+			if (mvm_msr_check(e[i].index, e[i].data))
+				break;
+			if (mvm_ops->set_msr(vcpu, e[i].index, e[i].data))
+				break;
+		} else {
+			if (mvm_msr_check(e[i].index, 0) == -ENOENT)
+				break;
+			if (mvm_ops->get_msr(vcpu, e[i].index, &e[i].data))
+				break;
+		}
+	}
+	r = i;
+	if (!set && copy_to_user(argp + sizeof(hdr), e, i * sizeof(*e)))
+		r = -EFAULT;
+out:
+	kfree(e);
+	return r;
+}
+
+/* The guest's FPU. */
+
+/* SDM vol. 1, 13.4.2: the XSAVE header follows the 512-byte legacy area. */
+#define XSAVE_HDR_OFFSET	512
+#define XSAVE_MXCSR_OFFSET	24
+
+void mvm_vcpu_init_fpu(struct mvm_vcpu *vcpu)
+{
+	u8 *x = (u8 *)vcpu->xsave;
+
+	/* The reset state (SDM vol. 3, 9.1.1): FCW 0x37f, MXCSR 0x1f80. */
+	*(u16 *)x = 0x37f;
+	*(u32 *)(x + XSAVE_MXCSR_OFFSET) = 0x1f80;
+	*(u64 *)(x + XSAVE_HDR_OFFSET) = XF_X87 | XF_SSE;
+	vcpu->xcr0 = XF_X87;
+}
+
+static int mvm_xsave_check(const struct mvm_xsave *xs)
+{
+	const u8 *x = (const u8 *)xs;
+	u64 xstate_bv = *(const u64 *)(x + XSAVE_HDR_OFFSET);
+	unsigned int i;
+
+	/*
+	 * SDM vol. 1, 13.8.1: XRSTOR of the standard form faults on
+	 * XSTATE_BV bits outside XCR0, a nonzero XCOMP_BV, nonzero header
+	 * bytes 16-63, or reserved MXCSR bits.
+	 */
+	if (xstate_bv & ~mvm_xcr0_supported)
+		return -EINVAL;
+	for (i = 8; i < 64; i++)
+		if (x[XSAVE_HDR_OFFSET + i])
+			return -EINVAL;
+	if (*(const u32 *)(x + XSAVE_MXCSR_OFFSET) & ~mvm_mxcsr_mask)
+		return -EINVAL;
+	return 0;
+}
+
+/*
+ * Load the guest's FPU and XCR0; the backend calls this with interrupts
+ * off, inside kernel_fpu_begin(), right before entering the guest.  The
+ * host's user FPU state was saved by kernel_fpu_begin() and comes back on
+ * the return to userspace.
+ */
+void mvm_fpu_load(struct mvm_vcpu *vcpu)
+{
+	u64 *xstate_bv = (u64 *)((u8 *)vcpu->xsave + XSAVE_HDR_OFFSET);
+
+	/*
+	 * XRSTOR faults on XSTATE_BV bits that XCR0 lacks, and XSAVE leaves
+	 * the bits outside its mask alone: drop what the guest cannot have.
+	 */
+	*xstate_bv &= vcpu->xcr0;
+	if (vcpu->xcr0 != mvm_host_xcr0)
+		xsetbv(XCR_XFEATURE_ENABLED_MASK, vcpu->xcr0);
+	asm volatile("xrstor64 %0"
+		     : : "m" (*vcpu->xsave), "a" ((u32)vcpu->xcr0),
+		       "d" ((u32)(vcpu->xcr0 >> 32)) : "memory");
+}
+
+void mvm_fpu_put(struct mvm_vcpu *vcpu)
+{
+	asm volatile("xsave64 %0"
+		     : "+m" (*vcpu->xsave) : "a" ((u32)vcpu->xcr0),
+		       "d" ((u32)(vcpu->xcr0 >> 32)) : "memory");
+	if (vcpu->xcr0 != mvm_host_xcr0)
+		xsetbv(XCR_XFEATURE_ENABLED_MASK, mvm_host_xcr0);
+}
+
+int mvm_guest_xsetbv(struct mvm_vcpu *vcpu, u32 index, u64 value)
+{
+	if (index != XCR_XFEATURE_ENABLED_MASK || !mvm_xcr0_ok(value))
+		return -EINVAL;
+	vcpu->xcr0 = value;
+	return 0;
+}
+
+/* CPUID. */
+
+#define CPUID_MAX_BASIC		0xd
+#define CPUID_MAX_EXT		0x80000008
+
+static struct mvm_cpuid_entry *mvm_cpuid_supported;
+static u32 mvm_cpuid_supported_nent;
+
+static void mvm_cpuid_filter(struct mvm_cpuid_entry *e)
+{
+	switch (e->function) {
+	case 0:
+		e->eax = min_t(u32, e->eax, CPUID_MAX_BASIC);
+		break;
+	case 1:
+		/* No VMX, SMX, MONITOR, x2APIC, TSC deadline, PDCM, DTES64. */
+		e->ecx &= ~(BIT(2) | BIT(3) | BIT(4) | BIT(5) | BIT(6) |
+			    BIT(7) | BIT(8) | BIT(15) | BIT(18) | BIT(21) |
+			    BIT(24));
+		e->ecx |= BIT(31);	/* a hypervisor is present */
+		/* No APIC, MTRR, MCE/MCA, DS, ACPI, TM, PBE, HTT, PSN. */
+		e->edx &= ~(BIT(7) | BIT(9) | BIT(12) | BIT(14) | BIT(18) |
+			    BIT(21) | BIT(22) | BIT(28) | BIT(29) | BIT(31));
+		e->ebx &= 0xffff;	/* APIC id and counts: set per vCPU */
+		break;
+	case 7:
+		if (e->index) {
+			e->eax = e->ebx = e->ecx = e->edx = 0;
+			break;
+		}
+		e->eax = 0;
+		/* No SGX, HLE, RTM, MPX, PQM/PQE, PT. */
+		e->ebx &= ~(BIT(2) | BIT(4) | BIT(11) | BIT(12) | BIT(14) |
+			    BIT(15) | BIT(25));
+		if (!(mvm_xcr0_supported & XF_AVX512))
+			e->ebx &= ~(BIT(16) | BIT(17) | BIT(21) | BIT(26) |
+				    BIT(27) | BIT(28) | BIT(30) | BIT(31));
+		/* No PKU/OSPKE (see mvm_xcr0_supported), WAITPKG, RDPID. */
+		e->ecx &= ~(BIT(3) | BIT(4) | BIT(5) | BIT(22) | BIT(30));
+		/* No SPEC_CTRL and friends: the guest runs with the host's. */
+		e->edx &= ~(BIT(26) | BIT(27) | BIT(28) | BIT(29) | BIT(30) |
+			    BIT(31) | BIT(20) | BIT(24));
+		break;
+	case 0xd:
+		if (e->index == 0) {
+			e->eax = (u32)mvm_xcr0_supported;
+			e->edx = (u32)(mvm_xcr0_supported >> 32);
+			e->ecx = mvm_xsave_size;
+		} else if (e->index == 1) {
+			/* XSAVEOPT, XSAVEC, XGETBV 1; not XSAVES (no XSS). */
+			e->eax &= BIT(0) | BIT(1) | BIT(2);
+			e->ebx = e->ecx = e->edx = 0;
+		} else if (!(mvm_xcr0_supported & BIT_ULL(e->index))) {
+			e->eax = e->ebx = e->ecx = e->edx = 0;
+		}
+		break;
+	case 0x80000000:
+		e->eax = min_t(u32, e->eax, CPUID_MAX_EXT);
+		break;
+	case 0x80000001:
+		/* No SVM, IBS, SKINIT, WDT, LWP, perf counters, MWAITX. */
+		e->ecx &= ~(BIT(2) | BIT(10) | BIT(12) | BIT(13) | BIT(15) |
+			    BIT(23) | BIT(24) | BIT(28) | BIT(29));
+		break;
+	case 0x80000007:
+		e->eax = e->ebx = e->ecx = 0;
+		e->edx &= BIT(8);	/* invariant TSC */
+		break;
+	case 0x80000008:
+		e->ebx = 0;		/* IBPB and friends */
+		e->ecx = 0;		/* core counts */
+		e->edx = 0;
+		break;
+	case 2: case 3: case 4: case 5: case 6: case 8: case 9: case 0xa:
+	case 0xb: case 0xc:
+		e->eax = e->ebx = e->ecx = e->edx = 0;
+		break;
+	}
+}
+
+static int mvm_cpuid_build(void)
+{
+	u32 max_basic = min_t(u32, cpuid_eax(0), CPUID_MAX_BASIC);
+	u32 max_ext = min_t(u32, cpuid_eax(0x80000000), CPUID_MAX_EXT);
+	struct mvm_cpuid_entry *t;
+	u32 f, n = 0;
+
+	t = kcalloc(MVM_MAX_CPUID_ENTRIES, sizeof(*t), GFP_KERNEL);
+	if (!t)
+		return -ENOMEM;
+
+	for (f = 0; f <= max_basic; f++) {
+		u32 i, nsub = 1;
+
+		if (f == 7 || f == 0xd)
+			nsub = f == 7 ? 2 : 64;
+		for (i = 0; i < nsub && n < MVM_MAX_CPUID_ENTRIES; i++) {
+			struct mvm_cpuid_entry *e = &t[n];
+
+			if (f == 0xd && i >= 2 &&
+			    !(mvm_xcr0_supported & BIT_ULL(i)))
+				continue;
+			e->function = f;
+			e->index = i;
+			if (nsub > 1)
+				e->flags = MVM_CPUID_FLAG_INDEX;
+			cpuid_count(f, i, &e->eax, &e->ebx, &e->ecx, &e->edx);
+			mvm_cpuid_filter(e);
+			n++;
+		}
+	}
+	for (f = 0x80000000; f <= max_ext && n < MVM_MAX_CPUID_ENTRIES; f++) {
+		struct mvm_cpuid_entry *e = &t[n++];
+
+		e->function = f;
+		cpuid_count(f, 0, &e->eax, &e->ebx, &e->ecx, &e->edx);
+		mvm_cpuid_filter(e);
+	}
+	mvm_cpuid_supported = t;
+	mvm_cpuid_supported_nent = n;
+	return 0;
+}
+
+int mvm_vcpu_init_cpuid(struct mvm_vcpu *vcpu)
+{
+	u32 i;
+
+	vcpu->cpuid = kmemdup(mvm_cpuid_supported,
+			      mvm_cpuid_supported_nent * sizeof(*vcpu->cpuid),
+			      GFP_KERNEL_ACCOUNT);
+	if (!vcpu->cpuid)
+		return -ENOMEM;
+	vcpu->cpuid_nent = mvm_cpuid_supported_nent;
+	for (i = 0; i < vcpu->cpuid_nent; i++)
+		if (vcpu->cpuid[i].function == 1)
+			vcpu->cpuid[i].ebx |= vcpu->id << 24 | 1 << 16;
+	return 0;
+}
+
+static const struct mvm_cpuid_entry *
+mvm_cpuid_find(const struct mvm_cpuid_entry *t, u32 n, u32 f, u32 i)
+{
+	u32 k;
+
+	for (k = 0; k < n; k++)
+		if (t[k].function == f &&
+		    (!(t[k].flags & MVM_CPUID_FLAG_INDEX) || t[k].index == i))
+			return &t[k];
+	return NULL;
+}
+
+void mvm_handle_cpuid(struct mvm_vcpu *vcpu, u32 *eax, u32 *ebx, u32 *ecx,
+		      u32 *edx)
+{
+	const struct mvm_cpuid_entry *e;
+	u32 f = *eax, i = *ecx;
+
+	e = mvm_cpuid_find(vcpu->cpuid, vcpu->cpuid_nent, f, i);
+	if (!e) {
+		*eax = *ebx = *ecx = *edx = 0;
+		return;
+	}
+	*eax = e->eax;
+	*ebx = e->ebx;
+	*ecx = e->ecx;
+	*edx = e->edx;
+}
+
+static int mvm_cpuid_copy_out(void __user *argp,
+			      const struct mvm_cpuid_entry *t, u32 n)
+{
+	struct mvm_cpuid hdr;
+
+	if (copy_from_user(&hdr, argp, sizeof(hdr)))
+		return -EFAULT;
+	if (hdr.nent < n) {
+		hdr.nent = n;
+		if (copy_to_user(argp, &hdr, sizeof(hdr)))
+			return -EFAULT;
+		return -E2BIG;
+	}
+	hdr.nent = n;
+	hdr.pad = 0;
+	if (copy_to_user(argp, &hdr, sizeof(hdr)) ||
+	    copy_to_user(argp + sizeof(hdr), t, n * sizeof(*t)))
+		return -EFAULT;
+	return 0;
+}
+
+long mvm_get_supported_cpuid(void __user *argp)
+{
+	return mvm_cpuid_copy_out(argp, mvm_cpuid_supported,
+				  mvm_cpuid_supported_nent);
+}
+
+static int mvm_vcpu_set_cpuid(struct mvm_vcpu *vcpu, void __user *argp)
+{
+	struct mvm_cpuid_entry *t;
+	struct mvm_cpuid hdr;
+	u32 i;
+
+	if (copy_from_user(&hdr, argp, sizeof(hdr)))
+		return -EFAULT;
+	if (hdr.pad)
+		return -EINVAL;
+	if (hdr.nent > MVM_MAX_CPUID_ENTRIES)
+		return -E2BIG;
+	t = memdup_user(argp + sizeof(hdr), hdr.nent * sizeof(*t));
+	if (IS_ERR(t))
+		return PTR_ERR(t);
+	for (i = 0; i < hdr.nent; i++) {
+		if (t[i].pad || (t[i].flags & ~MVM_CPUID_FLAG_INDEX)) {
+			kfree(t);
+			return -EINVAL;
+		}
+	}
+	kfree(vcpu->cpuid);
+	vcpu->cpuid = t;
+	vcpu->cpuid_nent = hdr.nent;
+	return 0;
+}
+
+/* Debug registers. */
+
+static int mvm_vcpu_set_debugregs(struct mvm_vcpu *vcpu, void __user *argp)
+{
+	struct mvm_debugregs d;
+	unsigned int i;
+
+	if (copy_from_user(&d, argp, sizeof(d)))
+		return -EFAULT;
+	for (i = 0; i < ARRAY_SIZE(d.reserved); i++)
+		if (d.reserved[i])
+			return -EINVAL;
+	/* APM vol. 2, 15.5.1: bits 63:32 of DR6 and DR7 must be zero. */
+	if ((d.dr6 >> 32) || (d.dr7 >> 32))
+		return -EINVAL;
+	/* SDM vol. 3, 18.2.4: DR7 GD would fault every later access. */
+	for (i = 0; i < 4; i++)
+		if (!mvm_canonical(d.db[i]))
+			return -EINVAL;
+	memcpy(vcpu->db, d.db, sizeof(vcpu->db));
+	mvm_ops->set_debugregs(vcpu, &d);
+	return 0;
+}
+
+long mvm_vcpu_state_ioctl(struct mvm_vcpu *vcpu, unsigned int cmd,
+			  void __user *argp)
+{
+	union {
+		struct mvm_regs regs;
+		struct mvm_sregs sregs;
+		struct mvm_debugregs dbg;
+	} u;
+	int r;
+
+	switch (cmd) {
+	case MVM_GET_REGS:
+		mvm_ops->get_regs(vcpu, &u.regs);
+		return copy_to_user(argp, &u.regs, sizeof(u.regs)) ?
+			-EFAULT : 0;
+	case MVM_SET_REGS:
+		if (copy_from_user(&u.regs, argp, sizeof(u.regs)))
+			return -EFAULT;
+		/* RFLAGS bit 1 is always 1; reserved bits are 0. */
+		if ((u.regs.rflags & ~(u64)0x3f7fd7) ||
+		    !(u.regs.rflags & BIT(1)))
+			return -EINVAL;
+		vcpu->pending.active = false;
+		mvm_ops->set_regs(vcpu, &u.regs);
+		return 0;
+	case MVM_GET_SREGS:
+		mvm_ops->get_sregs(vcpu, &u.sregs);
+		u.sregs.xcr0 = vcpu->xcr0;
+		return copy_to_user(argp, &u.sregs, sizeof(u.sregs)) ?
+			-EFAULT : 0;
+	case MVM_SET_SREGS:
+		if (copy_from_user(&u.sregs, argp, sizeof(u.sregs)))
+			return -EFAULT;
+		r = mvm_check_sregs(&u.sregs);
+		if (r)
+			return r;
+		vcpu->xcr0 = u.sregs.xcr0;
+		mvm_ops->set_sregs(vcpu, &u.sregs);
+		return 0;
+	case MVM_GET_MSRS:
+		return mvm_vcpu_msrs(vcpu, argp, false);
+	case MVM_SET_MSRS:
+		return mvm_vcpu_msrs(vcpu, argp, true);
+	case MVM_GET_XSAVE:
+		return copy_to_user(argp, vcpu->xsave, sizeof(*vcpu->xsave)) ?
+			-EFAULT : 0;
+	case MVM_SET_XSAVE: {
+		struct mvm_xsave *x = memdup_user(argp, sizeof(*x));
+
+		if (IS_ERR(x))
+			return PTR_ERR(x);
+		r = mvm_xsave_check(x);
+		if (!r)
+			memcpy(vcpu->xsave, x, sizeof(*x));
+		kfree(x);
+		return r;
+	}
+	case MVM_GET_DEBUGREGS:
+		memset(&u.dbg, 0, sizeof(u.dbg));
+		mvm_ops->get_debugregs(vcpu, &u.dbg);
+		memcpy(u.dbg.db, vcpu->db, sizeof(vcpu->db));
+		return copy_to_user(argp, &u.dbg, sizeof(u.dbg)) ? -EFAULT : 0;
+	case MVM_SET_DEBUGREGS:
+		return mvm_vcpu_set_debugregs(vcpu, argp);
+	case MVM_GET_CPUID:
+		return mvm_cpuid_copy_out(argp, vcpu->cpuid, vcpu->cpuid_nent);
+	case MVM_SET_CPUID:
+		return mvm_vcpu_set_cpuid(vcpu, argp);
+	default:
+		return -ENOTTY;
+	}
+}
+
+/* At load: what the guest's FPU may hold, and the supported CPUID. */
+int mvm_vcpu_module_init(void)
+{
+	u8 fx[512] __aligned(16) = { };
+	unsigned int i;
+	u32 eax, ebx, ecx, edx;
+
+	if (!boot_cpu_has(X86_FEATURE_XSAVE) ||
+	    !boot_cpu_has(X86_FEATURE_OSXSAVE))
+		return -EOPNOTSUPP;
+
+	mvm_host_xcr0 = xgetbv(XCR_XFEATURE_ENABLED_MASK);
+	mvm_xcr0_supported = mvm_host_xcr0 &
+			     (XF_X87 | XF_SSE | XF_AVX | XF_AVX512);
+	if (mvm_xcr0_supported & XF_AVX512 &&
+	    (mvm_xcr0_supported & XF_AVX512) != XF_AVX512)
+		mvm_xcr0_supported &= ~XF_AVX512;
+
+	/* The largest standard-format area, over the features we allow. */
+	mvm_xsave_size = 576;
+	for (i = 2; i < 64; i++) {
+		if (!(mvm_xcr0_supported & BIT_ULL(i)))
+			continue;
+		cpuid_count(0xd, i, &eax, &ebx, &ecx, &edx);
+		mvm_xsave_size = max(mvm_xsave_size, eax + ebx);
+	}
+	if (mvm_xsave_size > PAGE_SIZE) {
+		mvm_xcr0_supported &= ~XF_AVX512;
+		mvm_xsave_size = 1024;
+	}
+
+	/* SDM vol. 1, 11.6.6: MXCSR_MASK, 0 meaning 0xffbf. */
+	kernel_fpu_begin();
+	asm volatile("fxsave %0" : "=m" (fx));
+	kernel_fpu_end();
+	mvm_mxcsr_mask = *(u32 *)(fx + 28) ?: 0xffbf;
+
+	return mvm_cpuid_build();
+}
+
+void mvm_vcpu_module_exit(void)
+{
+	kfree(mvm_cpuid_supported);
+}
