@@ -169,15 +169,12 @@ static void guest_masked(void)
 	GUEST_ASSERT_EQ(irq_count, 0);
 	__asm__ volatile("sti; nop; nop; cli" : : : "memory");
 	GUEST_VALUE(irq_count, irq_vectors[0], irq_vectors[1]);
-	__asm__ volatile("sti; nop" : : : "memory");
-	GUEST_SYNC(2);
-	__asm__ volatile("cli" : : : "memory");
 	GUEST_DONE();
 }
 
 /*
  * Interrupts queued while IF is 0 wait for STI and come highest vector
- * first; a vector queued twice comes once; MVM_RUN_IF_FLAG follows IF.
+ * first; a vector queued twice comes once.
  */
 static int interrupt_masked_until_sti(void)
 {
@@ -186,7 +183,6 @@ static int interrupt_masked_until_sti(void)
 	struct ucall uc;
 
 	CHECK(vcpu_run_ucall(vcpu, &uc) == UCALL_SYNC, "ucall %u", uc.code);
-	CHECK(!(vcpu->run->flags & MVM_RUN_IF_FLAG), "IF flag with IF 0");
 	vcpu_ioctl(vcpu, MVM_INTERRUPT, &a);
 	vcpu_ioctl(vcpu, MVM_INTERRUPT, &b);
 	vcpu_ioctl(vcpu, MVM_INTERRUPT, &a);
@@ -194,8 +190,32 @@ static int interrupt_masked_until_sti(void)
 	CHECK(uc.args[0] == 2 && uc.args[1] == VEC_B && uc.args[2] == VEC_A,
 	      "%" PRIu64 " interrupts: %#" PRIx64 " then %#" PRIx64,
 	      uc.args[0], uc.args[1], uc.args[2]);
+	vcpu_run_to_done(vcpu);
+	return KTAP_PASS;
+}
+
+static void guest_if_flag(void)
+{
+	__asm__ volatile("cli" : : : "memory");
+	GUEST_SYNC(0);
+	/* A NOP after STI: the OUT is outside the interrupt shadow. */
+	__asm__ volatile("sti; nop" : : : "memory");
+	GUEST_SYNC(1);
+	__asm__ volatile("cli" : : : "memory");
+	GUEST_DONE();
+}
+
+/* mvm_run.flags says whether the guest could take an interrupt. */
+static int run_if_flag(void)
+{
+	struct vcpu *vcpu = new_vcpu(guest_if_flag);
+	struct ucall uc;
+
 	CHECK(vcpu_run_ucall(vcpu, &uc) == UCALL_SYNC, "ucall %u", uc.code);
-	CHECK(vcpu->run->flags & MVM_RUN_IF_FLAG, "no IF flag with IF 1");
+	CHECK(!(vcpu->run->flags & MVM_RUN_IF_FLAG), "IF flag with IF 0");
+	CHECK(vcpu_run_ucall(vcpu, &uc) == UCALL_SYNC, "ucall %u", uc.code);
+	CHECK(vcpu->run->flags & MVM_RUN_IF_FLAG,
+	      "no IF flag with IF 1: flags %#x", vcpu->run->flags);
 	vcpu_run_to_done(vcpu);
 	return KTAP_PASS;
 }
@@ -218,6 +238,34 @@ static int nmi_wakes_hlt(void)
 
 	CHECK(vcpu_run_ucall(vcpu, &uc) == UCALL_SYNC, "ucall %u", uc.code);
 	inject_later(&in, vcpu, 200, 1, 0);
+	CHECK(vcpu_run_ucall(vcpu, &uc) == UCALL_VALUE, "ucall %u", uc.code);
+	pthread_join(in.thread, NULL);
+	CHECK(uc.args[0] == 1 && uc.args[1] == 0,
+	      "%" PRIu64 " NMIs, %" PRIu64 " interrupts", uc.args[0],
+	      uc.args[1]);
+	vcpu_run_to_done(vcpu);
+	return KTAP_PASS;
+}
+
+static void guest_spin_nmi(void)
+{
+	__asm__ volatile("cli" : : : "memory");
+	GUEST_SYNC(1);
+	while (!nmi_count)
+		;
+	GUEST_VALUE(nmi_count, irq_count, 0);
+	GUEST_DONE();
+}
+
+/* An NMI kicks a vCPU busy in the guest with IF 0. */
+static int nmi_while_running(void)
+{
+	struct vcpu *vcpu = new_vcpu(guest_spin_nmi);
+	struct injector in;
+	struct ucall uc;
+
+	CHECK(vcpu_run_ucall(vcpu, &uc) == UCALL_SYNC, "ucall %u", uc.code);
+	inject_later(&in, vcpu, 100, 1, 0);
 	CHECK(vcpu_run_ucall(vcpu, &uc) == UCALL_VALUE, "ucall %u", uc.code);
 	pthread_join(in.thread, NULL);
 	CHECK(uc.args[0] == 1 && uc.args[1] == 0,
@@ -463,12 +511,15 @@ FORBIDDEN(INSN_TEST)
 
 static void guest_unknown_msrs(void)
 {
+	uint64_t r[4];
+
 	/* Far outside any MSR range, and KVM's paravirtual clock MSR. */
-	GUEST_VALUE(ASM_SAFE("rdmsr", 0, 0xdeadbeef, 0),
-		    ASM_SAFE("wrmsr", 1, 0xdeadbeef, 0),
-		    ASM_SAFE("rdmsr", 0, 0x4b564d00, 0));
-	GUEST_VALUE(ASM_SAFE("wrmsr", 1, 0x4b564d00, 0),
-		    guest_exception_count[GP_VECTOR], 0);
+	r[0] = ASM_SAFE("rdmsr", 0, 0xdeadbeef, 0);
+	r[1] = ASM_SAFE("wrmsr", 1, 0xdeadbeef, 0);
+	r[2] = ASM_SAFE("rdmsr", 0, 0x4b564d00, 0);
+	r[3] = ASM_SAFE("wrmsr", 1, 0x4b564d00, 0);
+	GUEST_VALUE(r[0], r[1], r[2]);
+	GUEST_VALUE(r[3], guest_exception_count[GP_VECTOR], 0);
 	GUEST_DONE();
 }
 
@@ -495,7 +546,9 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE_T(hlt_woken_by_interrupt, 30),
 	KTAP_CASE_T(interrupt_while_running, 30),
 	KTAP_CASE_T(interrupt_masked_until_sti, 30),
+	KTAP_CASE_T(run_if_flag, 30),
 	KTAP_CASE_T(nmi_wakes_hlt, 30),
+	KTAP_CASE_T(nmi_while_running, 30),
 	KTAP_CASE_T(signal_interrupts_guest, 30),
 	KTAP_CASE_T(signal_interrupts_hlt, 30),
 	KTAP_CASE_T(immediate_exit, 30),
