@@ -104,7 +104,6 @@ struct mvm_memory_region {
 /* The guest may read the slot; its writes exit to userspace as MMIO. */
 #define MVM_MEM_READONLY	_BITUL(0)
 
-
 /**
  * struct mvm_posted_range - guest writes that need no answer
  * @space:	MVM_SPACE_PIO or MVM_SPACE_MMIO
