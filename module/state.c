@@ -345,6 +345,14 @@ int mvm_guest_xsetbv(struct mvm_vcpu *vcpu, u32 index, u64 value)
 static struct mvm_cpuid_entry *mvm_cpuid_supported;
 static u32 mvm_cpuid_supported_nent;
 
+static void mvm_cpuid_zero(struct mvm_cpuid_entry *e)
+{
+	e->eax = 0;
+	e->ebx = 0;
+	e->ecx = 0;
+	e->edx = 0;
+}
+
 static void mvm_cpuid_filter(struct mvm_cpuid_entry *e)
 {
 	switch (e->function) {
@@ -364,7 +372,7 @@ static void mvm_cpuid_filter(struct mvm_cpuid_entry *e)
 		break;
 	case 7:
 		if (e->index) {
-			e->eax = e->ebx = e->ecx = e->edx = 0;
+			mvm_cpuid_zero(e);
 			break;
 		}
 		e->eax = 0;
@@ -388,9 +396,11 @@ static void mvm_cpuid_filter(struct mvm_cpuid_entry *e)
 		} else if (e->index == 1) {
 			/* XSAVEOPT, XSAVEC, XGETBV 1; not XSAVES (no XSS). */
 			e->eax &= BIT(0) | BIT(1) | BIT(2);
-			e->ebx = e->ecx = e->edx = 0;
+			e->ebx = 0;
+			e->ecx = 0;
+			e->edx = 0;
 		} else if (!(mvm_xcr0_supported & BIT_ULL(e->index))) {
-			e->eax = e->ebx = e->ecx = e->edx = 0;
+			mvm_cpuid_zero(e);
 		}
 		break;
 	case 0x80000000:
@@ -402,8 +412,10 @@ static void mvm_cpuid_filter(struct mvm_cpuid_entry *e)
 			    BIT(23) | BIT(24) | BIT(28) | BIT(29));
 		break;
 	case 0x80000007:
-		e->eax = e->ebx = e->ecx = 0;
-		e->edx &= BIT(8);	/* invariant TSC */
+		e->edx &= BIT(8);
+		e->eax = 0;
+		e->ebx = 0;
+		e->ecx = 0;	/* invariant TSC */
 		break;
 	case 0x80000008:
 		e->ebx = 0;		/* IBPB and friends */
@@ -412,7 +424,7 @@ static void mvm_cpuid_filter(struct mvm_cpuid_entry *e)
 		break;
 	case 2: case 3: case 4: case 5: case 6: case 8: case 9: case 0xa:
 	case 0xb: case 0xc:
-		e->eax = e->ebx = e->ecx = e->edx = 0;
+		mvm_cpuid_zero(e);
 		break;
 	}
 }
@@ -491,7 +503,10 @@ void mvm_handle_cpuid(struct mvm_vcpu *vcpu, u32 *eax, u32 *ebx, u32 *ecx,
 
 	e = mvm_cpuid_find(vcpu->cpuid, vcpu->cpuid_nent, f, i);
 	if (!e) {
-		*eax = *ebx = *ecx = *edx = 0;
+		*eax = 0;
+		*ebx = 0;
+		*ecx = 0;
+		*edx = 0;
 		return;
 	}
 	*eax = e->eax;

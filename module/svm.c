@@ -212,7 +212,6 @@ static void svm_cpu_disable(void)
 	wrmsrl(MSR_EFER, efer & ~EFER_SVME);
 }
 
-
 /* NPT entries are ordinary long-mode entries, user and present (15.25.5). */
 static u64 svm_pte(u64 pfn, int level, bool leaf, bool writable)
 {
@@ -655,9 +654,9 @@ static void svm_pick_asid(struct svm_vcpu *svm, int cpu, bool flush)
 
 /*
  * Queue what is pending: an NMI, else the highest external interrupt if the
- * guest can take it now, else ask for an exit when it can (a virtual
- * interrupt request with VINTR intercepted, 15.21.4).  Returns whether
- * something pending was dealt with, for the last look before entry.
+ * guest can take it now; for any interrupt still left, ask for an exit as
+ * soon as the guest can take one (a virtual interrupt request with VINTR
+ * intercepted, APM 15.21.4).
  */
 static void svm_inject_events(struct svm_vcpu *svm)
 {
@@ -680,7 +679,9 @@ static void svm_inject_events(struct svm_vcpu *svm)
 		/* NMIs stay blocked until the handler's IRET. */
 		svm->nmi_masked = true;
 		svm_set_intercept(vmcb, INTERCEPT_IRET);
-		return;
+		if (mvm_vcpu_pending_irq(vcpu) < 0)
+			return;
+		goto window;
 	}
 
 	vector = mvm_vcpu_pending_irq(vcpu);
@@ -690,8 +691,11 @@ static void svm_inject_events(struct svm_vcpu *svm)
 		mvm_vcpu_ack_irq(vcpu, vector);
 		vmcb->control.event_inj = vector | SVM_EVTINJ_TYPE_INTR |
 					  SVM_EVTINJ_VALID;
-		return;
+		/* More pending: exit again as soon as the guest can take it. */
+		if (mvm_vcpu_pending_irq(vcpu) < 0)
+			return;
 	}
+window:
 	vmcb->control.int_ctl |= V_IRQ_MASK | V_IGN_TPR_MASK |
 				 (0xf << V_INTR_PRIO_SHIFT);
 	svm_set_intercept(vmcb, INTERCEPT_VINTR);

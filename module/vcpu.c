@@ -18,7 +18,6 @@
 #include <linux/slab.h>
 #include <linux/smp.h>
 #include <linux/uaccess.h>
-#include <linux/version.h>
 #include <linux/vmalloc.h>
 
 #include "mvm.h"
@@ -78,6 +77,7 @@ static void mvm_vcpu_kick(struct mvm_vcpu *vcpu, bool wait)
 	int cpu, me;
 
 	wake_up_interruptible(&vcpu->wq);
+	/* Order the caller's stores before the load of mode. */
 	smp_mb();
 	if (READ_ONCE(vcpu->mode) != MVM_IN_GUEST)
 		return;
@@ -168,6 +168,7 @@ static int mvm_ring_append(struct mvm_vcpu *vcpu, u8 space, u64 addr,
 {
 	struct mvm_ring *ring = vcpu->ring;
 	u32 head = vcpu->ring_head;
+	/* Pairs with userspace's store-release of tail: its reads are done. */
 	u32 tail = smp_load_acquire(&ring->tail);
 	u32 used = head - tail;
 
@@ -182,7 +183,7 @@ static int mvm_ring_append(struct mvm_vcpu *vcpu, u8 space, u64 addr,
 	/* Pairs with userspace's load-acquire of head. */
 	smp_store_release(&ring->head, head + 1);
 	if (!used && vcpu->ring_eventfd)
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 8, 0)
+#ifdef MVM_EVENTFD_SIGNAL_NO_COUNT
 		eventfd_signal(vcpu->ring_eventfd);
 #else
 		eventfd_signal(vcpu->ring_eventfd, 1);
