@@ -53,7 +53,7 @@ struct mvm_vm;
  * @get_regs, @set_regs, @get_sregs, @set_sregs: the state of
  *		struct mvm_regs and struct mvm_sregs.  The set functions get
  *		state that mvm_check_sregs() accepted.
- * @get_msr, @set_msr: one MSR of the list in msr.c's mvm_msr_list.
+ * @get_msr, @set_msr: one MSR of those state.c's mvm_msr_check() knows.
  * @get_debugregs, @set_debugregs: DR0-3, DR6, DR7.
  * @queue_exception: deliver exception @vector (with @error if @has_error;
  *		@cr2 for #PF) to the guest at the next entry.

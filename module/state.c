@@ -58,6 +58,22 @@ static u32 mvm_mxcsr_mask;
 			 X86_CR4_OSXSAVE | X86_CR4_SMEP | X86_CR4_SMAP)
 #define EFER_ALLOWED	(EFER_SCE | EFER_LME | EFER_LMA | EFER_NX)
 
+/*
+ * CR4 is the guest's to write without an exit, so MVM_GET_SREGS can show
+ * any bit the CPU accepts; those that need a CPU feature are allowed where
+ * the host has it, so state read back can always be set again.
+ */
+static u64 mvm_cr4_allowed(void)
+{
+	u64 cr4 = CR4_ALLOWED;
+
+	if (boot_cpu_has(X86_FEATURE_PKU))
+		cr4 |= X86_CR4_PKE;
+	if (boot_cpu_has(X86_FEATURE_LA57))
+		cr4 |= X86_CR4_LA57;
+	return cr4;
+}
+
 static bool mvm_canonical(u64 v)
 {
 	return (u64)sign_extend64(v, 47) == v;
@@ -111,7 +127,7 @@ int mvm_check_sregs(const struct mvm_sregs *s)
 		return -EINVAL;
 	if ((s->cr0 & X86_CR0_PG) && !(s->cr0 & X86_CR0_PE))
 		return -EINVAL;
-	if (s->cr4 & ~(u64)CR4_ALLOWED)
+	if (s->cr4 & ~mvm_cr4_allowed())
 		return -EINVAL;
 	if (s->cr8 > 15)
 		return -EINVAL;
@@ -309,24 +325,26 @@ void mvm_fpu_load(struct mvm_vcpu *vcpu)
 	u64 *xstate_bv = (u64 *)((u8 *)vcpu->xsave + XSAVE_HDR_OFFSET);
 
 	/*
-	 * XRSTOR faults on XSTATE_BV bits that XCR0 lacks, and XSAVE leaves
-	 * the bits outside its mask alone: drop what the guest cannot have.
+	 * Restore every component the guest may have, under the host's XCR0:
+	 * a guest whose XCR0 is x87 alone still has XMM registers (FXSAVE
+	 * state), which a mask of its XCR0 would lose.  Only then the guest's
+	 * XCR0 goes in.
 	 */
-	*xstate_bv &= vcpu->xcr0;
+	*xstate_bv &= mvm_xcr0_supported;
+	asm volatile("xrstor64 %0"
+		     : : "m" (*vcpu->xsave), "a" ((u32)mvm_xcr0_supported),
+		       "d" ((u32)(mvm_xcr0_supported >> 32)) : "memory");
 	if (vcpu->xcr0 != mvm_host_xcr0)
 		xsetbv(XCR_XFEATURE_ENABLED_MASK, vcpu->xcr0);
-	asm volatile("xrstor64 %0"
-		     : : "m" (*vcpu->xsave), "a" ((u32)vcpu->xcr0),
-		       "d" ((u32)(vcpu->xcr0 >> 32)) : "memory");
 }
 
 void mvm_fpu_put(struct mvm_vcpu *vcpu)
 {
-	asm volatile("xsave64 %0"
-		     : "+m" (*vcpu->xsave) : "a" ((u32)vcpu->xcr0),
-		       "d" ((u32)(vcpu->xcr0 >> 32)) : "memory");
 	if (vcpu->xcr0 != mvm_host_xcr0)
 		xsetbv(XCR_XFEATURE_ENABLED_MASK, mvm_host_xcr0);
+	asm volatile("xsave64 %0"
+		     : "+m" (*vcpu->xsave) : "a" ((u32)mvm_xcr0_supported),
+		       "d" ((u32)(mvm_xcr0_supported >> 32)) : "memory");
 }
 
 int mvm_guest_xsetbv(struct mvm_vcpu *vcpu, u32 index, u64 value)
@@ -584,7 +602,7 @@ static int mvm_vcpu_set_debugregs(struct mvm_vcpu *vcpu, void __user *argp)
 	/* APM vol. 2, 15.5.1: bits 63:32 of DR6 and DR7 must be zero. */
 	if ((d.dr6 >> 32) || (d.dr7 >> 32))
 		return -EINVAL;
-	/* SDM vol. 3, 18.2.4: DR7 GD would fault every later access. */
+	/* Breakpoint addresses are linear addresses: canonical. */
 	for (i = 0; i < 4; i++)
 		if (!mvm_canonical(d.db[i]))
 			return -EINVAL;

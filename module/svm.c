@@ -91,7 +91,6 @@ struct svm_vcpu {
 	u64 asid_generation;
 	u64 tsc_aux;
 	bool nmi_masked;
-	bool db_active;
 	bool saw_nmi;
 	int saw_irq;
 };
@@ -712,14 +711,14 @@ static bool svm_must_retry(struct svm_vcpu *svm)
 	       mvm_vcpu_pending_irq(&svm->vcpu) > svm->saw_irq;
 }
 
+/*
+ * DR0-3 are not in the VMCB and the guest writes them without an exit, so
+ * they are swapped around every entry; DR6 and DR7 travel in the VMCB.
+ */
 static void svm_load_guest_debug(struct svm_vcpu *svm)
 {
 	const u64 *db = svm->vcpu.db;
 
-	svm->db_active = (svm->vmcb->save.dr7 & 0xff) ||
-			 (db[0] | db[1] | db[2] | db[3]);
-	if (!svm->db_active)
-		return;
 	set_debugreg(db[0], 0);
 	set_debugreg(db[1], 1);
 	set_debugreg(db[2], 2);
@@ -730,12 +729,10 @@ static void svm_put_guest_debug(struct svm_vcpu *svm)
 {
 	u64 *db = svm->vcpu.db;
 
-	if (svm->db_active) {
-		get_debugreg(db[0], 0);
-		get_debugreg(db[1], 1);
-		get_debugreg(db[2], 2);
-		get_debugreg(db[3], 3);
-	}
+	get_debugreg(db[0], 0);
+	get_debugreg(db[1], 1);
+	get_debugreg(db[2], 2);
+	get_debugreg(db[3], 3);
 	/* #VMEXIT leaves DR7 at its reset value (15.5.2); the host's back. */
 	if (hw_breakpoint_active())
 		hw_breakpoint_restore();

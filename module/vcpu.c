@@ -182,7 +182,16 @@ static int mvm_ring_append(struct mvm_vcpu *vcpu, u8 space, u64 addr,
 	vcpu->ring_head = head + 1;
 	/* Pairs with userspace's load-acquire of head. */
 	smp_store_release(&ring->head, head + 1);
-	if (!used && vcpu->ring_eventfd)
+	if (!vcpu->ring_eventfd)
+		return 0;
+	/*
+	 * Wake the consumer if it had taken everything before this entry: it
+	 * may be asleep.  The barrier orders the head store before the tail
+	 * load, against a consumer that stores tail, then reads head before
+	 * it sleeps; one of the two sees the other.
+	 */
+	smp_mb();
+	if (READ_ONCE(ring->tail) == head)
 #ifdef MVM_EVENTFD_SIGNAL_NO_COUNT
 		eventfd_signal(vcpu->ring_eventfd);
 #else
