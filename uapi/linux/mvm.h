@@ -154,8 +154,10 @@ struct mvm_access {
  *				userspace stores the value in io.data before
  *				the next MVM_RUN, which completes the
  *				instruction.
- * MVM_EXIT_SHUTDOWN		the guest triple-faulted (or shut down).  The
- *				vCPU state is what it was at the fault.
+ * MVM_EXIT_SHUTDOWN		the guest triple-faulted (or shut down).
+ *				mvm_run.rip is where; the vCPU is then reset
+ *				to its state at creation (not its FPU, XCR0,
+ *				DR0-3, TSC_AUX, CPUID or pending events).
  * MVM_EXIT_FAIL_ENTRY		the hardware refused the guest state; see
  *				mvm_run.fail_entry.
  * MVM_EXIT_INTERNAL_ERROR	mvm cannot go on; see mvm_run.internal.
@@ -178,7 +180,7 @@ struct mvm_access {
 /* mvm_run.internal.suberror */
 #define MVM_INTERNAL_EMULATION	1	/* an instruction mvm cannot emulate */
 #define MVM_INTERNAL_STRING_IO	2	/* string I/O it does not handle */
-#define MVM_INTERNAL_EVENT	3	/* an exit while delivering an event */
+#define MVM_INTERNAL_EVENT	3	/* reserved, not produced */
 #define MVM_INTERNAL_UNEXPECTED	4	/* an exit code mvm does not expect */
 
 /**
