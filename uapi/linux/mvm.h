@@ -256,7 +256,9 @@ struct mvm_ring {
  * @fd:		an eventfd, or -1 to detach
  * @flags:	zero
  *
- * The kernel signals the eventfd when it appends to an empty ring.
+ * The kernel signals the eventfd when it appends an entry the consumer had
+ * caught up to: it stores head, then (full barrier) loads tail.  A consumer
+ * that sleeps stores tail, then (full barrier) loads head again first.
  */
 struct mvm_ring_eventfd {
 	__s32 fd;
