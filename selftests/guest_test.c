@@ -623,7 +623,48 @@ static int regs_after_run(void)
 	return KTAP_PASS;
 }
 
+/*
+ * State the guest writes without an exit must survive exits: XMM with XCR0
+ * still x87 only (no OSXSAVE; SSE is FXSAVE state), and DR0 written before
+ * any breakpoint is enabled.  The host clobbers its own XMM and runs
+ * other code between the two runs.
+ */
+static void guest_keeps_state(void)
+{
+	uint64_t xmm, dr0;
+
+	__asm__ volatile("movq %0, %%xmm5" : : "r"(0x1122334455667788ULL)
+			 : "xmm5");
+	__asm__ volatile("mov %0, %%dr0" : : "r"(0x7000ULL));
+	GUEST_SYNC(1);
+	__asm__ volatile("movq %%xmm5, %0" : "=r"(xmm));
+	__asm__ volatile("mov %%dr0, %0" : "=r"(dr0));
+	GUEST_VALUE(xmm, dr0, 0);
+	GUEST_DONE();
+}
+
+static int state_kept_across_exits(void)
+{
+	struct vcpu *vcpu = vcpu_create(vm_create(GUEST_MIB), 0);
+	struct mvm_sregs sr;
+	struct ucall uc;
+
+	vcpu_setup_long(vcpu, guest_keeps_state);
+	vcpu_get_sregs(vcpu, &sr);
+	CHECK(sr.xcr0 == 1, "xcr0 %#llx", (unsigned long long)sr.xcr0);
+	CHECK(vcpu_run_ucall(vcpu, &uc) == UCALL_SYNC, "ucall %u", uc.code);
+	__asm__ volatile("pxor %%xmm5, %%xmm5" : : : "xmm5");
+	CHECK(vcpu_run_ucall(vcpu, &uc) == UCALL_VALUE, "ucall %u", uc.code);
+	CHECK(uc.args[0] == 0x1122334455667788ULL, "xmm5 %#llx",
+	      (unsigned long long)uc.args[0]);
+	CHECK(uc.args[1] == 0x7000, "dr0 %#llx",
+	      (unsigned long long)uc.args[1]);
+	vcpu_run_to_done(vcpu);
+	return KTAP_PASS;
+}
+
 static const struct ktap_case cases[] = {
+	KTAP_CASE(state_kept_across_exits),
 	KTAP_CASE(pio_real_mode),
 	KTAP_CASE(pio_prot32),
 	KTAP_CASE(pio_long_mode),
