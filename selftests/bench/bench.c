@@ -572,6 +572,20 @@ static double median(double *v, int n)
 	return v[n / 2];
 }
 
+static long mem_available_mib(void)
+{
+	char line[128];
+	long kb = -1;
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "MemAvailable: %ld kB", &kb) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kb < 0 ? kb : kb >> 10;
+}
+
 /* Iterations for about TARGET_NS, from growing trial runs. */
 static uint64_t calibrate(struct ctx *c, uint64_t (*w)(struct ctx *, uint64_t),
 			  uint64_t n)
@@ -599,13 +613,17 @@ static uint64_t measure(struct ctx *c, const char *name,
 	double v[REPS], e[REPS];
 	int i;
 
+	printf("# %s %s: MemAvailable %ld MiB\n", c->hv->name, name,
+	       mem_available_mib());
 	if (!n)
 		n = calibrate(c, w, 16);
 	printf("# %s %s: n=%llu:", c->hv->name, name, (unsigned long long)n);
+	fflush(stdout);
 	for (i = 0; i < REPS; i++) {
 		v[i] = (double)w(c, n) * scale / n;
 		e[i] = (double)c->extra * scale / n;
 		printf(" %.4g", v[i]);
+		fflush(stdout);
 	}
 	printf("\n");
 	fflush(stdout);
@@ -715,6 +733,9 @@ static void print_results(void)
 	printf("# posted writes vs KVM synchronous port I/O: %.1fx (target >= 10x)\n",
 	       figs[F_POSTED_SYNC].v[KVM] ?
 	       figs[F_POSTED_SYNC].v[MVM] / figs[F_POSTED_SYNC].v[KVM] : 0.0);
+	printf("# posted writes vs mvm's own synchronous port I/O: %.2fx\n",
+	       figs[F_PIO].v[MVM] ?
+	       figs[F_POSTED_SYNC].v[MVM] * figs[F_PIO].v[MVM] / 1e9 : 0.0);
 	printf("#\n# Summary: medians of %d runs; QEMU TCG emulated time, only the ratios mean anything\n",
 	       REPS);
 	printf("# %-28s %-16s %12s %12s %9s  %s\n", "figure", "unit", "mvm",
