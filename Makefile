@@ -7,6 +7,8 @@
 #   make unit         build and run the host-side unit tests (no VM)
 #   make demo         boot the svm test VM, load mvm, show it working
 #   make check        every lane; LANE="svm vmx" runs some
+#   make bench        boot the svm test VM, time guest workloads under mvm,
+#                     then under KVM, print both and the ratios
 #   make clean
 #
 # Kbuild (top-level and module/Kbuild) describes the module itself.
@@ -65,10 +67,19 @@ $(BUILD)/unit/%_test: selftests/unit/%_test.c $(BUILD)/unit/%.o \
 demo: userspace selftests
 	@$(VM)/run.sh demo
 
+# The benchmark: guest code is asm in the file, no guest library.
+$(BUILD)/bench/bench: selftests/bench/bench.c selftests/lib/mvm_util.c \
+		      selftests/lib/mvm_util.h uapi/linux/mvm.h
+	@mkdir -p $(@D)
+	$(CC) $(UCFLAGS) -Iselftests -o $@ $< selftests/lib/mvm_util.c
+
+bench: userspace selftests $(BUILD)/bench/bench
+	@$(VM)/run.sh bench
+
 check: userspace selftests
 	@$(VM)/run.sh check $(LANE)
 
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all module userspace selftests unit demo check clean
+.PHONY: all module userspace selftests unit demo check bench clean

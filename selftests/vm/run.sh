@@ -7,6 +7,8 @@
 #   run.sh check [LANE...] run lanes (default: all); KTAP out, and a last
 #                          line "N passed, N failed[, N skipped]"
 #   run.sh demo            boot the svm test VM, load mvm, show it working
+#   run.sh bench           boot the svm test VM, time the same guest workloads
+#                          under mvm and then under KVM, print both
 #
 # Lanes:
 #   lint      checkpatch --strict, sparse, W=1 on 6.1 and 6.12, and the
@@ -113,6 +115,11 @@ make_initramfs() {
 		done
 	else
 		cp "$MVM_BUILD"/selftests/*_test "$stage/selftests/"
+	fi
+	# The benchmark, for mvm.mode=bench.
+	if [ -n "${MVM_BENCH_BIN:-}" ]; then
+		mkdir -p "$stage/bench"
+		cp "$MVM_BENCH_BIN" "$stage/bench/bench"
 	fi
 	[ -n "$tree" ] && stage_kvm_modules "$tree" "$abi" "$stage"
 	(cd "$stage" && find . | cpio -o -H newc --quiet | gzip -1) > "$out"
@@ -420,6 +427,47 @@ cmd_demo() {
 	tr -d '\r' < "$logf" | grep -q '^MVM-LOADED'
 }
 
+# bench_log_ok LOG: the VM finished, mvm loaded, the benchmark exited 0 and
+# the kernel log has no reports (BAD_LOG, as the lanes check it).
+bench_log_ok() {
+	local clean=$1 ok=0
+	grep -q '^MVM-DONE' "$clean" || { log "bench: no MVM-DONE"; ok=1; }
+	grep -q '^MVM-LOADED' "$clean" || { log "bench: mvm did not load"; ok=1; }
+	grep -q '^MVM-BENCH-END 0$' "$clean" ||
+		{ log "bench: the benchmark failed"; ok=1; }
+	if grep -nE "$BAD_LOG" "$clean" > "$clean.bad"; then
+		log "bench: reports in the kernel log:"
+		head -n 40 "$clean.bad" | sed 's/^/    /' >&2
+		ok=1
+	fi
+	rm -f "$clean.bad"
+	return $ok
+}
+
+# The svm lane's VM (Debian's 6.1, QEMU TCG -cpu max) with mvm.mode=bench:
+# the benchmark's KTAP goes to stdout.
+cmd_bench() {
+	local abi tree ko initrd logf="$MVM_BUILD/bench.log" t0=$SECONDS status=0 rc=0
+	need_host_pkgs
+	[ -x "$MVM_BUILD/bench/bench" ] || die "no $MVM_BUILD/bench/bench: use make bench"
+	abi=$(kernel_abi 6.1)
+	tree=$(kernel_tree "$abi")
+	ko=$(build_module "$(kernel_headers "$abi")" "$abi")
+	initrd="$MVM_BUILD/initrd-bench-$abi.cpio.gz"
+	MVM_BENCH_BIN="$MVM_BUILD/bench/bench" make_initramfs "$initrd" "$ko" "$tree" "$abi"
+	log "booting Linux $abi in QEMU TCG -cpu max (SVM with NPT): mvm, then KVM"
+	boot_qemu "$tree/boot/vmlinuz-$abi" "$initrd" \
+		"console=ttyS0 quiet panic=-1 mvm.mode=bench" "$logf" \
+		"${MVM_BENCH_TIMEOUT:-600}" || status=$?
+	[ -f "$logf" ] || : > "$logf"
+	tr -d '\r' < "$logf" > "$logf.clean"
+	sed -n '/^MVM-BENCH-BEGIN$/,/^MVM-BENCH-END/p' "$logf.clean" | sed '1d;$d'
+	bench_log_ok "$logf.clean" || rc=1
+	rm -f "$logf.clean"
+	log "test VM ran $((SECONDS - t0)) s (status $status); serial log: $logf"
+	return $rc
+}
+
 cmd_module() {
 	need_pkgs gcc make
 	build_module "$(kernel_headers "$(kernel_abi 6.1)")" "$(kernel_abi 6.1)"
@@ -428,6 +476,7 @@ cmd_module() {
 case ${1:-} in
 check) shift; cmd_check "$@" ;;
 demo) cmd_demo ;;
+bench) cmd_bench ;;
 module) cmd_module ;;
-*) sed -n '3,20p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+*) sed -n '3,22p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac
