@@ -78,7 +78,6 @@ static struct page *vmx_msr_bitmap;
 static DEFINE_PER_CPU(struct list_head, vmx_loaded);
 static DEFINE_PER_CPU(void *, vmx_current_vmcs);
 
-
 static int vmx_probe(const char **why)
 {
 	u64 feat_ctl, basic, proc, proc2, ept;
@@ -131,7 +130,6 @@ static int vmx_probe(const char **why)
 	return 0;
 }
 
-
 /* SDM 24.6.9: read bitmaps at 0 and 1 KiB, write bitmaps at 2 and 3 KiB. */
 static void vmx_msr_allow(u32 msr)
 {
@@ -175,6 +173,8 @@ static int vmx_setup_controls(void)
 			    CPU_BASED_MWAIT_EXITING |
 			    CPU_BASED_MONITOR_EXITING |
 			    CPU_BASED_RDPMC_EXITING |
+			    CPU_BASED_CR8_LOAD_EXITING |
+			    CPU_BASED_CR8_STORE_EXITING |
 			    CPU_BASED_ACTIVATE_SECONDARY_CONTROLS, &vmx_proc);
 	r = r ?: vmx_adjust(MSR_IA32_VMX_PROCBASED_CTLS2,
 			    SECONDARY_EXEC_ENABLE_EPT |
@@ -354,6 +354,7 @@ struct vmx_vcpu {
 	struct list_head loaded;
 	u64 msrs[VMX_NR_SWAP];
 	u64 cr2;
+	u64 cr8;		/* virtual: MOV CR8 exits, no APIC behind it */
 	u64 dr6;
 	bool saw_nmi;
 	int saw_irq;
@@ -708,6 +709,7 @@ static void vmx_vmcs_reset(struct vmx_vcpu *vmx)
 	memset(vmx->gprs, 0, sizeof(vmx->gprs));
 	memset(vmx->msrs, 0, sizeof(vmx->msrs));
 	vmx->cr2 = 0;
+	vmx->cr8 = 0;
 	vmx->dr6 = DR6_RESERVED;
 }
 
@@ -863,6 +865,7 @@ static void vmx_get_sregs(struct mvm_vcpu *vcpu, struct mvm_sregs *s)
 	s->cr2 = vmx->cr2;
 	s->cr3 = vmcs_read(GUEST_CR3);
 	s->cr4 = vmx_get_cr4();
+	s->cr8 = vmx->cr8;
 	s->efer = vmcs_read(GUEST_IA32_EFER);
 	vmx_put();
 }
@@ -887,6 +890,7 @@ static void vmx_set_sregs(struct mvm_vcpu *vcpu, const struct mvm_sregs *s)
 	vmx->cr2 = s->cr2;
 	vmcs_write(GUEST_CR3, s->cr3);
 	vmx_set_cr4(s->cr4);
+	vmx->cr8 = s->cr8;
 	vmx_set_efer(s->efer);
 	vmx_put();
 }
@@ -1326,7 +1330,10 @@ static int vmx_handle_ept_violation(struct vmx_vcpu *vmx)
 	return r;
 }
 
-/* MOV to CR0/CR4 that touched a bit mvm owns (SDM table 28-3). */
+/*
+ * MOV to CR0/CR4 that touched a bit mvm owns, and every MOV to or from CR8,
+ * which would otherwise reach the host's APIC TPR (SDM table 28-3, 25.3).
+ */
 static int vmx_handle_cr(struct vmx_vcpu *vmx)
 {
 	u64 q = vmcs_read(EXIT_QUALIFICATION);
@@ -1334,15 +1341,32 @@ static int vmx_handle_cr(struct vmx_vcpu *vmx)
 	u64 val = reg == 4 ? vmcs_read(GUEST_RSP) : vmx->gprs[reg];
 	u64 old, efer;
 
+	if (cr == 8 && type == 1) {
+		if (reg == 4)
+			vmcs_write(GUEST_RSP, vmx->cr8);
+		else
+			vmx->gprs[reg] = vmx->cr8;
+		vmx_skip();
+		return 0;
+	}
+	if (cr == 8 && type == 0) {
+		if (val > 15) {
+			vmx_inject_gp(vmx);
+		} else {
+			vmx->cr8 = val;
+			vmx_skip();
+		}
+		return 0;
+	}
 	if (type != 0 || (cr != 0 && cr != 4))
 		return mvm_vcpu_exit_internal(&vmx->vcpu,
 					      MVM_INTERNAL_UNEXPECTED,
 					      EXIT_REASON_CR_ACCESS, q);
 	if (cr == 4) {
 		/* No nested VMX; other bits are the hardware's to refuse. */
-		if (val & X86_CR4_VMXE)
+		if (val & X86_CR4_VMXE) {
 			vmx_inject_gp(vmx);
-		else {
+		} else {
 			vmx_set_cr4(val);
 			vmx_skip();
 		}
