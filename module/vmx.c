@@ -17,9 +17,22 @@
 #include <asm/cpufeature.h>
 #include <asm/io.h>
 #include <asm/msr.h>
+#include <asm/apic.h>
+#include <asm/debugreg.h>
+#include <asm/cpu_entry_area.h>
+#include <asm/desc.h>
+#include <asm/mtrr.h>
+#include <asm/fpu/api.h>
+#include <asm/mce.h>
 #include <asm/processor.h>
 #include <asm/special_insns.h>
 #include <asm/tlbflush.h>
+#include <asm/trapnr.h>
+#include <asm/traps.h>
+#include <asm/tsc.h>
+#include <asm/vmx.h>
+#include <linux/slab.h>
+#include <linux/spinlock.h>
 
 #include <linux/mvm.h>
 #include "mvm.h"
@@ -46,6 +59,24 @@
 /* One VMXON region per CPU (SDM "VMXON Region"), zero but for its revision. */
 static DEFINE_PER_CPU(struct page *, vmx_vmxon_page);
 static u32 vmx_revision;
+
+#define VMX_EXIT_REASON_BASIC	0xffff
+
+/* SDM vol. 3, appendix C, beyond what asm/vmx.h names. */
+#define MVM_VMX_EXIT_GETSEC	11
+#define MVM_VMX_EXIT_RSM	17
+
+/* SDM 29.3.2: a PDE that maps a 2 MiB page. */
+#define MVM_EPT_LARGE		BIT_ULL(7)
+
+/* The controls mvm needs, computed at setup from the capability MSRs. */
+static u32 vmx_pin, vmx_proc, vmx_proc2, vmx_exit, vmx_entry;
+static u64 vmx_cr0_fixed0, vmx_cr0_fixed1, vmx_cr4_fixed0, vmx_cr4_fixed1;
+static u32 vmx_preempt_ticks;
+static struct page *vmx_msr_bitmap;
+
+static DEFINE_PER_CPU(struct list_head, vmx_loaded);
+static DEFINE_PER_CPU(void *, vmx_current_vmcs);
 
 static int vmx_probe(const char **why)
 {
@@ -99,10 +130,101 @@ static int vmx_probe(const char **why)
 	return 0;
 }
 
+/* SDM 24.6.9: read bitmaps at 0 and 1 KiB, write bitmaps at 2 and 3 KiB. */
+static void vmx_msr_allow(u32 msr)
+{
+	u8 *bm = page_address(vmx_msr_bitmap);
+	u32 base;
+
+	if (msr <= 0x1fff)
+		base = 0;
+	else if (msr >= 0xc0000000 && msr <= 0xc0001fff)
+		base = 0x400;
+	else
+		return;
+	msr &= 0x1fff;
+	bm[base + msr / 8] &= ~BIT(msr % 8);
+	bm[base + 0x800 + msr / 8] &= ~BIT(msr % 8);
+}
+
+static int vmx_adjust(u32 msr, u32 want, u32 *out);
+
+/*
+ * The controls (SDM A.3-A.5), from the TRUE capability MSRs where the CPU
+ * has them (VMX_BASIC bit 55), so that default-1 bits mvm does not want,
+ * such as CR3-load exiting, can be 0.
+ */
+static int vmx_setup_controls(void)
+{
+	bool true_ctls;
+	u64 basic;
+	int r;
+
+	rdmsrl(MSR_IA32_VMX_BASIC, basic);
+	true_ctls = basic & BIT_ULL(55);
+	r = vmx_adjust(true_ctls ? MSR_IA32_VMX_TRUE_PINBASED_CTLS :
+		       MSR_IA32_VMX_PINBASED_CTLS,
+		       PIN_BASED_EXT_INTR_MASK | PIN_BASED_NMI_EXITING |
+		       PIN_BASED_VIRTUAL_NMIS, &vmx_pin);
+	r = r ?: vmx_adjust(true_ctls ? MSR_IA32_VMX_TRUE_PROCBASED_CTLS :
+			    MSR_IA32_VMX_PROCBASED_CTLS,
+			    CPU_BASED_HLT_EXITING | CPU_BASED_UNCOND_IO_EXITING |
+			    CPU_BASED_USE_MSR_BITMAPS |
+			    CPU_BASED_MWAIT_EXITING |
+			    CPU_BASED_MONITOR_EXITING |
+			    CPU_BASED_RDPMC_EXITING |
+			    CPU_BASED_CR8_LOAD_EXITING |
+			    CPU_BASED_CR8_STORE_EXITING |
+			    CPU_BASED_ACTIVATE_SECONDARY_CONTROLS, &vmx_proc);
+	r = r ?: vmx_adjust(MSR_IA32_VMX_PROCBASED_CTLS2,
+			    SECONDARY_EXEC_ENABLE_EPT |
+			    SECONDARY_EXEC_ENABLE_VPID |
+			    SECONDARY_EXEC_UNRESTRICTED_GUEST, &vmx_proc2);
+	r = r ?: vmx_adjust(true_ctls ? MSR_IA32_VMX_TRUE_EXIT_CTLS :
+			    MSR_IA32_VMX_EXIT_CTLS,
+			    VM_EXIT_HOST_ADDR_SPACE_SIZE |
+			    VM_EXIT_SAVE_IA32_EFER | VM_EXIT_LOAD_IA32_EFER |
+			    VM_EXIT_SAVE_IA32_PAT | VM_EXIT_LOAD_IA32_PAT,
+			    &vmx_exit);
+	r = r ?: vmx_adjust(true_ctls ? MSR_IA32_VMX_TRUE_ENTRY_CTLS :
+			    MSR_IA32_VMX_ENTRY_CTLS,
+			    VM_ENTRY_LOAD_IA32_EFER | VM_ENTRY_LOAD_IA32_PAT,
+			    &vmx_entry);
+	if (r)
+		return r;
+	/*
+	 * A VMX-preemption timer of about a millisecond (SDM 25.5.1) bounds
+	 * every stay in the guest, so a signal or a kick is seen even where
+	 * an external interrupt fails to exit a guest with IF clear: Bochs
+	 * 2.7 never exits a `cli; jmp .` guest on an interrupt.
+	 */
+	if ((__rdmsr(true_ctls ? MSR_IA32_VMX_TRUE_PINBASED_CTLS :
+		     MSR_IA32_VMX_PINBASED_CTLS) >> 32) &
+	    PIN_BASED_VMX_PREEMPTION_TIMER) {
+		vmx_pin |= PIN_BASED_VMX_PREEMPTION_TIMER;
+		vmx_preempt_ticks = max_t(u32, tsc_khz >>
+					  (__rdmsr(MSR_IA32_VMX_MISC) &
+					   VMX_MISC_PREEMPTION_TIMER_RATE_MASK),
+					  1);
+	}
+	/* RDTSCP and INVPCID run in the guest where the CPU lets them. */
+	vmx_proc2 |= (SECONDARY_EXEC_ENABLE_RDTSCP |
+		      SECONDARY_EXEC_ENABLE_INVPCID) &
+		     (u32)(__rdmsr(MSR_IA32_VMX_PROCBASED_CTLS2) >> 32);
+	rdmsrl(MSR_IA32_VMX_CR0_FIXED0, vmx_cr0_fixed0);
+	rdmsrl(MSR_IA32_VMX_CR0_FIXED1, vmx_cr0_fixed1);
+	rdmsrl(MSR_IA32_VMX_CR4_FIXED0, vmx_cr4_fixed0);
+	rdmsrl(MSR_IA32_VMX_CR4_FIXED1, vmx_cr4_fixed1);
+	return 0;
+}
+
 static int vmx_setup(void)
 {
 	int cpu, r;
 
+	r = vmx_setup_controls();
+	if (r)
+		return r;
 	r = mvm_alloc_cpu_pages(&vmx_vmxon_page);
 	if (r)
 		return r;
@@ -110,13 +232,28 @@ static int vmx_setup(void)
 		u32 *region = page_address(per_cpu(vmx_vmxon_page, cpu));
 
 		region[0] = vmx_revision;
+		INIT_LIST_HEAD(&per_cpu(vmx_loaded, cpu));
 	}
+	vmx_msr_bitmap = alloc_page(GFP_KERNEL);
+	if (!vmx_msr_bitmap) {
+		mvm_free_cpu_pages(&vmx_vmxon_page);
+		return -ENOMEM;
+	}
+	/* Deny by default; the VMCS switches these itself (SDM 24.4.1). */
+	memset(page_address(vmx_msr_bitmap), 0xff, PAGE_SIZE);
+	vmx_msr_allow(MSR_FS_BASE);
+	vmx_msr_allow(MSR_GS_BASE);
+	vmx_msr_allow(MSR_IA32_SYSENTER_CS);
+	vmx_msr_allow(MSR_IA32_SYSENTER_ESP);
+	vmx_msr_allow(MSR_IA32_SYSENTER_EIP);
+	mvm_pt_levels = 4;
 	return 0;
 }
 
 static void vmx_unsetup(void)
 {
 	mvm_free_cpu_pages(&vmx_vmxon_page);
+	__free_page(vmx_msr_bitmap);
 }
 
 /* SDM "Restrictions on VMX Operation": CR0 and CR4 honour the FIXED MSRs. */
@@ -172,8 +309,12 @@ static int vmx_cpu_enable(void)
 	return 0;
 }
 
+static void vmx_clear_all_this_cpu(void);
+
 static void vmx_cpu_disable(void)
 {
+	/* SDM 24.11.1: VMCLEAR every VMCS active here before VMXOFF. */
+	vmx_clear_all_this_cpu();
 	/* A fault here means we were not in VMX operation: nothing to undo. */
 	asm volatile("1: vmxoff\n"
 		     "2:\n\t"
@@ -182,10 +323,1242 @@ static void vmx_cpu_disable(void)
 	cr4_clear_bits_irqsoff(X86_CR4_VMXE);
 }
 
-/* vCPUs on VMX are the next step (VMCS, EPT); until then there are none. */
+/*
+ * vCPUs.  SDM vol. 3 chapters 24-28: one VMCS per vCPU, active on at most
+ * one CPU at a time; each CPU keeps a list of the VMCSs active on it so
+ * they can be VMCLEARed before VMXOFF.  Guest state lives in the VMCS, so
+ * every access to it makes the VMCS current on this CPU first.
+ */
+
+/* VPIDs: 0 is the host's. */
+#define MVM_VMX_NR_VPIDS	4096
+static DECLARE_BITMAP(vmx_vpids, MVM_VMX_NR_VPIDS);
+static DEFINE_SPINLOCK(vmx_vpid_lock);
+
+/* The SYSCALL MSRs VMX does not switch: mvm swaps them around each entry. */
+enum { VMX_STAR, VMX_LSTAR, VMX_CSTAR, VMX_SFMASK, VMX_KGSBASE, VMX_TSC_AUX,
+	VMX_NR_SWAP };
+static const u32 vmx_swap_msrs[VMX_NR_SWAP] = {
+	MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SYSCALL_MASK, MSR_KERNEL_GS_BASE,
+	MSR_TSC_AUX,
+};
+
+struct vmx_vcpu {
+	struct mvm_vcpu vcpu;
+	void *vmcs;
+	u64 vmcs_pa;
+	u64 gprs[16];
+	int cpu;		/* where the VMCS is active, or -1 */
+	bool launched;
+	u16 vpid;
+	struct list_head loaded;
+	u64 msrs[VMX_NR_SWAP];
+	u64 cr2;
+	u64 cr8;		/* virtual: MOV CR8 exits, no APIC behind it */
+	u64 dr6;
+	bool saw_nmi;
+	int saw_irq;
+};
+
+static struct vmx_vcpu *to_vmx(struct mvm_vcpu *vcpu)
+{
+	return container_of(vcpu, struct vmx_vcpu, vcpu);
+}
+
+int mvm_vmx_vmrun(u64 *gprs, int launched);
+
+static void vmx_vmclear(u64 pa)
+{
+	asm volatile("vmclear %0" : : "m" (pa) : "cc", "memory");
+}
+
+static void vmx_vmptrld(u64 pa)
+{
+	asm volatile("vmptrld %0" : : "m" (pa) : "cc", "memory");
+}
+
+static u64 vmcs_read(unsigned long field)
+{
+	u64 v;
+
+	asm volatile("vmread %1, %0" : "=rm" (v) : "r" (field) : "cc");
+	return v;
+}
+
+static void vmcs_write(unsigned long field, u64 v)
+{
+	asm volatile("vmwrite %1, %0" : : "r" (field), "rm" (v) : "cc");
+}
+
+static void vmx_invept(u64 eptp)
+{
+	struct { u64 eptp, zero; } d = { eptp, 0 };
+
+	asm volatile("invept %0, %1"
+		     : : "m" (d), "r" ((u64)VMX_EPT_EXTENT_CONTEXT)
+		     : "cc", "memory");
+}
+
+static void vmx_invvpid(u16 vpid)
+{
+	struct { u64 vpid, addr; } d = { vpid, 0 };
+
+	asm volatile("invvpid %0, %1"
+		     : : "m" (d), "r" ((u64)VMX_VPID_EXTENT_SINGLE_CONTEXT)
+		     : "cc", "memory");
+}
+
+/* SDM A.3: bits the MSR's low half forces to 1, high half allows. */
+static int vmx_adjust(u32 msr, u32 want, u32 *out)
+{
+	u64 v;
+
+	rdmsrl(msr, v);
+	if (want & ~(u32)(v >> 32))
+		return -ENODEV;
+	*out = want | (u32)v;
+	return 0;
+}
+
+/* EPT entries (SDM vol. 3, 29.3.2): RWX, and write-back for leaves. */
+static u64 vmx_pte(u64 pfn, int level, bool leaf, bool writable)
+{
+	u64 e = (pfn << PAGE_SHIFT) | VMX_EPT_READABLE_MASK |
+		VMX_EPT_EXECUTABLE_MASK;
+
+	if (!leaf || writable)
+		e |= VMX_EPT_WRITABLE_MASK;
+	if (leaf)
+		e |= (u64)MTRR_TYPE_WRBACK << VMX_EPT_MT_EPTE_SHIFT |
+		     VMX_EPT_IPAT_BIT;
+	if (leaf && level == 2)
+		e |= MVM_EPT_LARGE;
+	return e;
+}
+
+static u64 vmx_eptp(struct mvm_vm *vm)
+{
+	return mvm_mmu_root_pa(vm) | VMX_EPTP_MT_WB | VMX_EPTP_PWL_4;
+}
+
+static void vmx_clear_this_cpu(struct vmx_vcpu *vmx)
+{
+	vmx_vmclear(vmx->vmcs_pa);
+	list_del(&vmx->loaded);
+	if (__this_cpu_read(vmx_current_vmcs) == vmx->vmcs)
+		__this_cpu_write(vmx_current_vmcs, NULL);
+	WRITE_ONCE(vmx->cpu, -1);
+	vmx->launched = false;
+}
+
+static void vmx_clear_all_this_cpu(void)
+{
+	struct vmx_vcpu *vmx, *n;
+
+	list_for_each_entry_safe(vmx, n, this_cpu_ptr(&vmx_loaded), loaded)
+		vmx_clear_this_cpu(vmx);
+}
+
+static void vmx_clear_ipi(void *arg)
+{
+	struct vmx_vcpu *vmx = arg;
+
+	if (READ_ONCE(vmx->cpu) == smp_processor_id())
+		vmx_clear_this_cpu(vmx);
+}
+
+/* VMCLEAR the vCPU's VMCS wherever it is active; preemption on. */
+static void vmx_clear_remote(struct vmx_vcpu *vmx)
+{
+	int cpu = READ_ONCE(vmx->cpu);
+
+	if (cpu >= 0)
+		smp_call_function_single(cpu, vmx_clear_ipi, vmx, 1);
+}
+
+/* The host state that depends on the CPU (SDM vol. 3, 26.2.2). */
+static void vmx_set_host_cpu_state(void)
+{
+	struct desc_ptr gdt, idt;
+	u64 v;
+
+	native_store_gdt(&gdt);
+	store_idt(&idt);
+	vmcs_write(HOST_GDTR_BASE, gdt.address);
+	vmcs_write(HOST_IDTR_BASE, idt.address);
+	vmcs_write(HOST_TR_BASE,
+		   (unsigned long)&get_cpu_entry_area(smp_processor_id())->tss.x86_tss);
+	rdmsrl(MSR_GS_BASE, v);
+	vmcs_write(HOST_GS_BASE, v);
+	rdmsrl(MSR_IA32_SYSENTER_CS, v);
+	vmcs_write(HOST_IA32_SYSENTER_CS, v);
+	rdmsrl(MSR_IA32_SYSENTER_ESP, v);
+	vmcs_write(HOST_IA32_SYSENTER_ESP, v);
+	rdmsrl(MSR_IA32_SYSENTER_EIP, v);
+	vmcs_write(HOST_IA32_SYSENTER_EIP, v);
+}
+
+/*
+ * Make the VMCS current on this CPU, moving it here if it was active
+ * elsewhere.  Called with preemption off and interrupts on (the move may
+ * IPI the old CPU).  Returns true if it moved, so TLBs must be flushed.
+ */
+static bool vmx_load(struct vmx_vcpu *vmx)
+{
+	int cpu = smp_processor_id();
+	bool moved = false;
+
+	if (READ_ONCE(vmx->cpu) != cpu) {
+		vmx_clear_remote(vmx);
+		local_irq_disable();
+		vmx_vmptrld(vmx->vmcs_pa);
+		list_add(&vmx->loaded, this_cpu_ptr(&vmx_loaded));
+		WRITE_ONCE(vmx->cpu, cpu);
+		__this_cpu_write(vmx_current_vmcs, vmx->vmcs);
+		local_irq_enable();
+		vmx_set_host_cpu_state();
+		moved = true;
+	} else if (__this_cpu_read(vmx_current_vmcs) != vmx->vmcs) {
+		vmx_vmptrld(vmx->vmcs_pa);
+		__this_cpu_write(vmx_current_vmcs, vmx->vmcs);
+	}
+	return moved;
+}
+
+/* The VMCS is current between vmx_get() and vmx_put(). */
+static struct vmx_vcpu *vmx_get(struct mvm_vcpu *vcpu)
+{
+	struct vmx_vcpu *vmx = to_vmx(vcpu);
+
+	preempt_disable();
+	vmx_load(vmx);
+	return vmx;
+}
+
+static void vmx_put(void)
+{
+	preempt_enable();
+}
+
+/* Segments: struct mvm_segment and the VMCS access rights (24.4.1). */
+static const struct {
+	unsigned long sel, base, limit, ar;
+} vmx_segs[] = {
+	{ GUEST_ES_SELECTOR, GUEST_ES_BASE, GUEST_ES_LIMIT, GUEST_ES_AR_BYTES },
+	{ GUEST_CS_SELECTOR, GUEST_CS_BASE, GUEST_CS_LIMIT, GUEST_CS_AR_BYTES },
+	{ GUEST_SS_SELECTOR, GUEST_SS_BASE, GUEST_SS_LIMIT, GUEST_SS_AR_BYTES },
+	{ GUEST_DS_SELECTOR, GUEST_DS_BASE, GUEST_DS_LIMIT, GUEST_DS_AR_BYTES },
+	{ GUEST_FS_SELECTOR, GUEST_FS_BASE, GUEST_FS_LIMIT, GUEST_FS_AR_BYTES },
+	{ GUEST_GS_SELECTOR, GUEST_GS_BASE, GUEST_GS_LIMIT, GUEST_GS_AR_BYTES },
+	{ GUEST_LDTR_SELECTOR, GUEST_LDTR_BASE, GUEST_LDTR_LIMIT,
+	  GUEST_LDTR_AR_BYTES },
+	{ GUEST_TR_SELECTOR, GUEST_TR_BASE, GUEST_TR_LIMIT, GUEST_TR_AR_BYTES },
+};
+
+enum { VS_ES, VS_CS, VS_SS, VS_DS, VS_FS, VS_GS, VS_LDTR, VS_TR };
+
+static void vmx_seg_set(int i, const struct mvm_segment *s)
+{
+	u32 ar = s->type | s->s << 4 | s->dpl << 5 | s->present << 7 |
+		 s->avl << 12 | s->l << 13 | s->db << 14 | s->g << 15;
+
+	if (s->unusable || !s->present)
+		ar = VMX_AR_UNUSABLE_MASK;
+	vmcs_write(vmx_segs[i].sel, s->selector);
+	vmcs_write(vmx_segs[i].base, s->base);
+	vmcs_write(vmx_segs[i].limit, s->limit);
+	vmcs_write(vmx_segs[i].ar, ar);
+}
+
+static void vmx_seg_get(int i, struct mvm_segment *s)
+{
+	u32 ar = vmcs_read(vmx_segs[i].ar);
+
+	memset(s, 0, sizeof(*s));
+	s->selector = vmcs_read(vmx_segs[i].sel);
+	s->base = vmcs_read(vmx_segs[i].base);
+	s->limit = vmcs_read(vmx_segs[i].limit);
+	s->unusable = !!(ar & VMX_AR_UNUSABLE_MASK);
+	if (s->unusable)
+		return;
+	s->type = ar & 15;
+	s->s = (ar >> 4) & 1;
+	s->dpl = (ar >> 5) & 3;
+	s->present = (ar >> 7) & 1;
+	s->avl = (ar >> 12) & 1;
+	s->l = (ar >> 13) & 1;
+	s->db = (ar >> 14) & 1;
+	s->g = (ar >> 15) & 1;
+}
+
+/*
+ * CR0 and CR4 as the guest wants them, and as VMX operation needs them
+ * (SDM vol. 3, A.7, A.8): NE and VMXE stay set underneath, hidden by the
+ * read shadows; unrestricted guest lets PE and PG be clear.
+ */
+static void vmx_set_cr0(u64 cr0)
+{
+	u64 fixed0 = vmx_cr0_fixed0 & ~(u64)(X86_CR0_PE | X86_CR0_PG);
+
+	vmcs_write(CR0_READ_SHADOW, cr0);
+	vmcs_write(GUEST_CR0, (cr0 | fixed0) & vmx_cr0_fixed1);
+}
+
+static void vmx_set_cr4(u64 cr4)
+{
+	vmcs_write(CR4_READ_SHADOW, cr4);
+	vmcs_write(GUEST_CR4, (cr4 | vmx_cr4_fixed0) & vmx_cr4_fixed1);
+}
+
+static u64 vmx_get_cr0(void)
+{
+	u64 mask = vmcs_read(CR0_GUEST_HOST_MASK);
+
+	return (vmcs_read(GUEST_CR0) & ~mask) |
+	       (vmcs_read(CR0_READ_SHADOW) & mask);
+}
+
+static u64 vmx_get_cr4(void)
+{
+	u64 mask = vmcs_read(CR4_GUEST_HOST_MASK);
+
+	return (vmcs_read(GUEST_CR4) & ~mask) |
+	       (vmcs_read(CR4_READ_SHADOW) & mask);
+}
+
+/* The IA-32e mode guest entry control follows EFER.LMA (SDM 26.2.4). */
+static void vmx_set_efer(u64 efer)
+{
+	u32 entry = vmcs_read(VM_ENTRY_CONTROLS);
+
+	vmcs_write(GUEST_IA32_EFER, efer);
+	if (efer & EFER_LMA)
+		entry |= VM_ENTRY_IA32E_MODE;
+	else
+		entry &= ~VM_ENTRY_IA32E_MODE;
+	vmcs_write(VM_ENTRY_CONTROLS, entry);
+}
+
+/* The reset state (SDM vol. 3, 9.1.1), with the VMCS's own fields. */
+static void vmx_vmcs_reset(struct vmx_vcpu *vmx)
+{
+	struct mvm_segment data = {
+		.limit = 0xffff, .type = 3, .s = 1, .present = 1,
+	};
+	struct mvm_segment code = data, ldt = { .limit = 0xffff, .type = 2,
+						.present = 1 };
+	struct mvm_segment tr = { .limit = 0xffff, .type = 11, .present = 1 };
+	int i;
+
+	vmcs_write(PIN_BASED_VM_EXEC_CONTROL, vmx_pin);
+	vmcs_write(CPU_BASED_VM_EXEC_CONTROL, vmx_proc);
+	vmcs_write(SECONDARY_VM_EXEC_CONTROL, vmx_proc2);
+	vmcs_write(VM_EXIT_CONTROLS, vmx_exit);
+	vmcs_write(VM_ENTRY_CONTROLS, vmx_entry);
+	vmcs_write(EXCEPTION_BITMAP, BIT(X86_TRAP_DB) | BIT(X86_TRAP_UD) |
+		   BIT(X86_TRAP_AC) | BIT(X86_TRAP_MC));
+	vmcs_write(MSR_BITMAP, page_to_phys(vmx_msr_bitmap));
+	vmcs_write(EPT_POINTER, vmx_eptp(vmx->vcpu.vm));
+	vmcs_write(VIRTUAL_PROCESSOR_ID, vmx->vpid);
+	vmcs_write(VMCS_LINK_POINTER, ~0ULL);
+	vmcs_write(CR0_GUEST_HOST_MASK, X86_CR0_NE);
+	vmcs_write(CR4_GUEST_HOST_MASK, X86_CR4_VMXE);
+	vmcs_write(VM_ENTRY_INTR_INFO_FIELD, 0);
+
+	/* Host state that is the same on every CPU. */
+	vmcs_write(HOST_CR0, read_cr0());
+	vmcs_write(HOST_CS_SELECTOR, __KERNEL_CS);
+	vmcs_write(HOST_SS_SELECTOR, __KERNEL_DS);
+	vmcs_write(HOST_DS_SELECTOR, 0);
+	vmcs_write(HOST_ES_SELECTOR, 0);
+	vmcs_write(HOST_FS_SELECTOR, 0);
+	vmcs_write(HOST_GS_SELECTOR, 0);
+	vmcs_write(HOST_TR_SELECTOR, GDT_ENTRY_TSS * 8);
+	vmcs_write(HOST_IA32_EFER, __rdmsr(MSR_EFER));
+	vmcs_write(HOST_IA32_PAT, __rdmsr(MSR_IA32_CR_PAT));
+
+	code.type = 0xb;
+	code.selector = 0xf000;
+	code.base = 0xffff0000;
+	for (i = VS_ES; i <= VS_GS; i++)
+		vmx_seg_set(i, i == VS_CS ? &code : &data);
+	vmx_seg_set(VS_LDTR, &ldt);
+	vmx_seg_set(VS_TR, &tr);
+	vmcs_write(GUEST_GDTR_BASE, 0);
+	vmcs_write(GUEST_GDTR_LIMIT, 0xffff);
+	vmcs_write(GUEST_IDTR_BASE, 0);
+	vmcs_write(GUEST_IDTR_LIMIT, 0xffff);
+	vmx_set_cr0(X86_CR0_NW | X86_CR0_CD | X86_CR0_ET);
+	vmx_set_cr4(0);
+	vmcs_write(GUEST_CR3, 0);
+	vmx_set_efer(0);
+	vmcs_write(GUEST_DR7, 0x400);
+	vmcs_write(GUEST_RSP, 0);
+	vmcs_write(GUEST_RIP, 0xfff0);
+	vmcs_write(GUEST_RFLAGS, X86_EFLAGS_FIXED);
+	vmcs_write(GUEST_IA32_PAT, 0x0007040600070406ULL);
+	vmcs_write(GUEST_IA32_DEBUGCTL, 0);
+	vmcs_write(GUEST_SYSENTER_CS, 0);
+	vmcs_write(GUEST_SYSENTER_ESP, 0);
+	vmcs_write(GUEST_SYSENTER_EIP, 0);
+	vmcs_write(GUEST_ACTIVITY_STATE, GUEST_ACTIVITY_ACTIVE);
+	vmcs_write(GUEST_INTERRUPTIBILITY_INFO, 0);
+	vmcs_write(GUEST_PENDING_DBG_EXCEPTIONS, 0);
+	vmcs_write(TSC_OFFSET, 0);
+
+	memset(vmx->gprs, 0, sizeof(vmx->gprs));
+	memset(vmx->msrs, 0, sizeof(vmx->msrs));
+	vmx->cr2 = 0;
+	vmx->cr8 = 0;
+	vmx->dr6 = DR6_RESERVED;
+}
+
+static u16 vmx_alloc_vpid(void)
+{
+	unsigned long v;
+
+	spin_lock(&vmx_vpid_lock);
+	v = find_next_zero_bit(vmx_vpids, MVM_VMX_NR_VPIDS, 1);
+	if (v < MVM_VMX_NR_VPIDS)
+		__set_bit(v, vmx_vpids);
+	spin_unlock(&vmx_vpid_lock);
+	return v < MVM_VMX_NR_VPIDS ? v : 0;
+}
+
+static void vmx_free_vpid(u16 vpid)
+{
+	spin_lock(&vmx_vpid_lock);
+	__clear_bit(vpid, vmx_vpids);
+	spin_unlock(&vmx_vpid_lock);
+}
+
 static struct mvm_vcpu *vmx_vcpu_alloc(struct mvm_vm *vm, u32 id)
 {
-	return ERR_PTR(-EOPNOTSUPP);
+	struct vmx_vcpu *vmx;
+	struct page *p;
+	int r = -ENOMEM;
+
+	vmx = kzalloc(sizeof(*vmx), GFP_KERNEL_ACCOUNT);
+	if (!vmx)
+		return ERR_PTR(-ENOMEM);
+	p = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+	if (!p)
+		goto err_free;
+	vmx->vmcs = page_address(p);
+	vmx->vmcs_pa = page_to_phys(p);
+	*(u32 *)vmx->vmcs = vmx_revision;
+	vmx->cpu = -1;
+	INIT_LIST_HEAD(&vmx->loaded);
+	vmx->vpid = vmx_alloc_vpid();
+	if (!vmx->vpid) {
+		r = -ENOSPC;
+		goto err_page;
+	}
+	r = mvm_vcpu_init_common(&vmx->vcpu, vm, id);
+	if (r)
+		goto err_vpid;
+
+	/* SDM 24.11.3: VMCLEAR a new VMCS before its first VMPTRLD. */
+	vmx_vmclear(vmx->vmcs_pa);
+	vmx_get(&vmx->vcpu);
+	vmx_vmcs_reset(vmx);
+	vmx_put();
+	return &vmx->vcpu;
+
+err_vpid:
+	vmx_free_vpid(vmx->vpid);
+err_page:
+	__free_page(p);
+err_free:
+	kfree(vmx);
+	return ERR_PTR(r);
+}
+
+static void vmx_vcpu_free(struct mvm_vcpu *vcpu)
+{
+	struct vmx_vcpu *vmx = to_vmx(vcpu);
+
+	vmx_clear_remote(vmx);
+	vmx_free_vpid(vmx->vpid);
+	free_page((unsigned long)vmx->vmcs);
+	kfree(vmx);
+}
+
+/* State ioctls. */
+
+static void vmx_get_regs(struct mvm_vcpu *vcpu, struct mvm_regs *r)
+{
+	struct vmx_vcpu *vmx = vmx_get(vcpu);
+	const u64 *g = vmx->gprs;
+
+	r->rax = g[0];
+	r->rcx = g[1];
+	r->rdx = g[2];
+	r->rbx = g[3];
+	r->rbp = g[5];
+	r->rsi = g[6];
+	r->rdi = g[7];
+	r->r8 = g[8];
+	r->r9 = g[9];
+	r->r10 = g[10];
+	r->r11 = g[11];
+	r->r12 = g[12];
+	r->r13 = g[13];
+	r->r14 = g[14];
+	r->r15 = g[15];
+	r->rsp = vmcs_read(GUEST_RSP);
+	r->rip = vmcs_read(GUEST_RIP);
+	r->rflags = vmcs_read(GUEST_RFLAGS);
+	vmx_put();
+}
+
+static void vmx_set_regs(struct mvm_vcpu *vcpu, const struct mvm_regs *r)
+{
+	struct vmx_vcpu *vmx = vmx_get(vcpu);
+	u64 *g = vmx->gprs;
+
+	g[0] = r->rax;
+	g[1] = r->rcx;
+	g[2] = r->rdx;
+	g[3] = r->rbx;
+	g[5] = r->rbp;
+	g[6] = r->rsi;
+	g[7] = r->rdi;
+	g[8] = r->r8;
+	g[9] = r->r9;
+	g[10] = r->r10;
+	g[11] = r->r11;
+	g[12] = r->r12;
+	g[13] = r->r13;
+	g[14] = r->r14;
+	g[15] = r->r15;
+	vmcs_write(GUEST_RSP, r->rsp);
+	/* An emulated instruction completed: its interrupt shadow is over. */
+	if (vmcs_read(GUEST_RIP) != r->rip)
+		vmcs_write(GUEST_INTERRUPTIBILITY_INFO,
+			   vmcs_read(GUEST_INTERRUPTIBILITY_INFO) &
+			   ~(u64)(GUEST_INTR_STATE_STI |
+				  GUEST_INTR_STATE_MOV_SS));
+	vmcs_write(GUEST_RIP, r->rip);
+	vmcs_write(GUEST_RFLAGS, r->rflags);
+	vmx_put();
+}
+
+static void vmx_get_sregs(struct mvm_vcpu *vcpu, struct mvm_sregs *s)
+{
+	struct vmx_vcpu *vmx = vmx_get(vcpu);
+
+	memset(s, 0, sizeof(*s));
+	vmx_seg_get(VS_CS, &s->cs);
+	vmx_seg_get(VS_DS, &s->ds);
+	vmx_seg_get(VS_ES, &s->es);
+	vmx_seg_get(VS_FS, &s->fs);
+	vmx_seg_get(VS_GS, &s->gs);
+	vmx_seg_get(VS_SS, &s->ss);
+	vmx_seg_get(VS_TR, &s->tr);
+	vmx_seg_get(VS_LDTR, &s->ldt);
+	s->gdt.base = vmcs_read(GUEST_GDTR_BASE);
+	s->gdt.limit = vmcs_read(GUEST_GDTR_LIMIT);
+	s->idt.base = vmcs_read(GUEST_IDTR_BASE);
+	s->idt.limit = vmcs_read(GUEST_IDTR_LIMIT);
+	s->cr0 = vmx_get_cr0();
+	s->cr2 = vmx->cr2;
+	s->cr3 = vmcs_read(GUEST_CR3);
+	s->cr4 = vmx_get_cr4();
+	s->cr8 = vmx->cr8;
+	s->efer = vmcs_read(GUEST_IA32_EFER);
+	vmx_put();
+}
+
+static void vmx_set_sregs(struct mvm_vcpu *vcpu, const struct mvm_sregs *s)
+{
+	struct vmx_vcpu *vmx = vmx_get(vcpu);
+
+	vmx_seg_set(VS_CS, &s->cs);
+	vmx_seg_set(VS_DS, &s->ds);
+	vmx_seg_set(VS_ES, &s->es);
+	vmx_seg_set(VS_FS, &s->fs);
+	vmx_seg_set(VS_GS, &s->gs);
+	vmx_seg_set(VS_SS, &s->ss);
+	vmx_seg_set(VS_TR, &s->tr);
+	vmx_seg_set(VS_LDTR, &s->ldt);
+	vmcs_write(GUEST_GDTR_BASE, s->gdt.base);
+	vmcs_write(GUEST_GDTR_LIMIT, s->gdt.limit);
+	vmcs_write(GUEST_IDTR_BASE, s->idt.base);
+	vmcs_write(GUEST_IDTR_LIMIT, s->idt.limit);
+	vmx_set_cr0(s->cr0);
+	vmx->cr2 = s->cr2;
+	vmcs_write(GUEST_CR3, s->cr3);
+	vmx_set_cr4(s->cr4);
+	vmx->cr8 = s->cr8;
+	vmx_set_efer(s->efer);
+	vmx_put();
+}
+
+static int vmx_swap_index(u32 index)
+{
+	int i;
+
+	for (i = 0; i < VMX_NR_SWAP; i++)
+		if (vmx_swap_msrs[i] == index)
+			return i;
+	return -1;
+}
+
+static int vmx_get_msr(struct mvm_vcpu *vcpu, u32 index, u64 *data)
+{
+	struct vmx_vcpu *vmx = to_vmx(vcpu);
+	int i = vmx_swap_index(index), r = 0;
+
+	if (i >= 0) {
+		*data = vmx->msrs[i];
+		return 0;
+	}
+	vmx_get(vcpu);
+	switch (index) {
+	case MSR_EFER:
+		*data = vmcs_read(GUEST_IA32_EFER);
+		break;
+	case MSR_IA32_SYSENTER_CS:
+		*data = vmcs_read(GUEST_SYSENTER_CS);
+		break;
+	case MSR_IA32_SYSENTER_ESP:
+		*data = vmcs_read(GUEST_SYSENTER_ESP);
+		break;
+	case MSR_IA32_SYSENTER_EIP:
+		*data = vmcs_read(GUEST_SYSENTER_EIP);
+		break;
+	case MSR_IA32_TSC:
+		*data = rdtsc() + vmcs_read(TSC_OFFSET);
+		break;
+	case MSR_IA32_CR_PAT:
+		*data = vmcs_read(GUEST_IA32_PAT);
+		break;
+	default:
+		r = -EINVAL;
+	}
+	vmx_put();
+	return r;
+}
+
+static int vmx_set_msr(struct mvm_vcpu *vcpu, u32 index, u64 data)
+{
+	struct vmx_vcpu *vmx = to_vmx(vcpu);
+	int i = vmx_swap_index(index), r = 0;
+	u64 efer;
+
+	if (i >= 0) {
+		vmx->msrs[i] = data;
+		return 0;
+	}
+	vmx_get(vcpu);
+	switch (index) {
+	case MSR_EFER:
+		/* SDM vol. 3, 9.8.5: LME cannot change while paging is on. */
+		efer = vmcs_read(GUEST_IA32_EFER);
+		if (((data ^ efer) & EFER_LME) && (vmx_get_cr0() & X86_CR0_PG))
+			r = -EINVAL;
+		else
+			vmx_set_efer((data & ~EFER_LMA) | (efer & EFER_LMA));
+		break;
+	case MSR_IA32_SYSENTER_CS:
+		vmcs_write(GUEST_SYSENTER_CS, data);
+		break;
+	case MSR_IA32_SYSENTER_ESP:
+		vmcs_write(GUEST_SYSENTER_ESP, data);
+		break;
+	case MSR_IA32_SYSENTER_EIP:
+		vmcs_write(GUEST_SYSENTER_EIP, data);
+		break;
+	case MSR_IA32_TSC:
+		vmcs_write(TSC_OFFSET, data - rdtsc());
+		break;
+	case MSR_IA32_CR_PAT:
+		vmcs_write(GUEST_IA32_PAT, data);
+		break;
+	default:
+		r = -EINVAL;
+	}
+	vmx_put();
+	return r;
+}
+
+static void vmx_get_debugregs(struct mvm_vcpu *vcpu, struct mvm_debugregs *d)
+{
+	struct vmx_vcpu *vmx = vmx_get(vcpu);
+
+	d->dr6 = vmx->dr6;
+	d->dr7 = vmcs_read(GUEST_DR7);
+	vmx_put();
+}
+
+static void vmx_set_debugregs(struct mvm_vcpu *vcpu,
+			      const struct mvm_debugregs *d)
+{
+	struct vmx_vcpu *vmx = vmx_get(vcpu);
+
+	vmx->dr6 = d->dr6 | DR6_RESERVED;
+	vmcs_write(GUEST_DR7, d->dr7 | 0x400);
+	vmx_put();
+}
+
+/* Called with the VMCS current (from the exit handlers), or loads it. */
+static void __vmx_queue_exception(struct vmx_vcpu *vmx, u8 vector,
+				  bool has_error, u32 error, u64 cr2)
+{
+	u32 info = vector | INTR_TYPE_HARD_EXCEPTION | INTR_INFO_VALID_MASK;
+
+	if (has_error) {
+		info |= INTR_INFO_DELIVER_CODE_MASK;
+		vmcs_write(VM_ENTRY_EXCEPTION_ERROR_CODE, error);
+	}
+	vmcs_write(VM_ENTRY_INTR_INFO_FIELD, info);
+	if (vector == X86_TRAP_PF)
+		vmx->cr2 = cr2;
+}
+
+static void vmx_queue_exception(struct mvm_vcpu *vcpu, u8 vector,
+				bool has_error, u32 error, u64 cr2)
+{
+	struct vmx_vcpu *vmx = vmx_get(vcpu);
+
+	__vmx_queue_exception(vmx, vector, has_error, error, cr2);
+	vmx_put();
+}
+
+/* The run loop. */
+
+static void vmx_set_proc(u32 bits, bool on)
+{
+	u32 proc = vmcs_read(CPU_BASED_VM_EXEC_CONTROL);
+
+	vmcs_write(CPU_BASED_VM_EXEC_CONTROL, on ? proc | bits : proc & ~bits);
+}
+
+/* As svm_inject_events(): an NMI, else an interrupt, else windows. */
+static void vmx_inject_events(struct vmx_vcpu *vmx)
+{
+	struct mvm_vcpu *vcpu = &vmx->vcpu;
+	u32 intr = vmcs_read(GUEST_INTERRUPTIBILITY_INFO);
+	bool shadow = intr & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS);
+	int vector;
+
+	vmx->saw_nmi = READ_ONCE(vcpu->nmi);
+	vmx->saw_irq = mvm_vcpu_pending_irq(vcpu);
+
+	if (vmcs_read(VM_ENTRY_INTR_INFO_FIELD) & INTR_INFO_VALID_MASK)
+		goto windows;
+
+	if (vmx->saw_nmi) {
+		if (!shadow && !(intr & GUEST_INTR_STATE_NMI)) {
+			mvm_vcpu_take_nmi(vcpu);
+			vmcs_write(VM_ENTRY_INTR_INFO_FIELD, NMI_VECTOR |
+				   INTR_TYPE_NMI_INTR | INTR_INFO_VALID_MASK);
+			goto windows;
+		}
+	}
+
+	vector = mvm_vcpu_pending_irq(vcpu);
+	if (vector >= 0 && (vmcs_read(GUEST_RFLAGS) & X86_EFLAGS_IF) &&
+	    !shadow) {
+		mvm_vcpu_ack_irq(vcpu, vector);
+		vmcs_write(VM_ENTRY_INTR_INFO_FIELD, vector |
+			   INTR_TYPE_EXT_INTR | INTR_INFO_VALID_MASK);
+	}
+windows:
+	/* SDM 25.2: exit as soon as the guest can take what is left. */
+	vmx_set_proc(CPU_BASED_INTR_WINDOW_EXITING,
+		     mvm_vcpu_pending_irq(vcpu) >= 0);
+	vmx_set_proc(CPU_BASED_NMI_WINDOW_EXITING, READ_ONCE(vcpu->nmi));
+}
+
+static bool vmx_must_retry(struct vmx_vcpu *vmx)
+{
+	return (READ_ONCE(vmx->vcpu.nmi) && !vmx->saw_nmi) ||
+	       mvm_vcpu_pending_irq(&vmx->vcpu) > vmx->saw_irq;
+}
+
+/*
+ * Enter the guest once.  Returns 0 after an exit, 1 if it did not enter
+ * (retry), 2 if VM entry failed, or a negative errno.
+ */
+static int vmx_enter(struct vmx_vcpu *vmx)
+{
+	struct mvm_vcpu *vcpu = &vmx->vcpu;
+	u64 host_msrs[VMX_NR_SWAP], host_db[4], host_dr6;
+	u16 fs_sel, gs_sel, ds_sel, es_sel, ldt_sel;
+	struct desc_ptr gdt, idt;
+	u32 host_pkru = 0;
+	bool flush;
+	int i, r;
+
+	kernel_fpu_begin();
+	flush = vmx_load(vmx);
+	local_irq_disable();
+	if (!mvm_hw_cpu_enabled()) {
+		r = -EIO;
+		goto out_irq;
+	}
+	WRITE_ONCE(vcpu->cpu, smp_processor_id());
+	WRITE_ONCE(vcpu->mode, MVM_IN_GUEST);
+	/* Pairs with mvm_vcpu_kick(): see there. */
+	smp_mb();
+	if (vmx_must_retry(vmx)) {
+		r = 1;
+		goto out_mode;
+	}
+	if (test_and_clear_bit(MVM_REQ_TLB_FLUSH, &vcpu->requests))
+		flush = true;
+	if (flush) {
+		vmx_invept(vmx_eptp(vcpu->vm));
+		vmx_invvpid(vmx->vpid);
+	}
+
+	if (vmx_preempt_ticks)
+		vmcs_write(VMX_PREEMPTION_TIMER_VALUE, vmx_preempt_ticks);
+
+	/* What VM exit does not restore (SDM vol. 3, 28.5). */
+	vmcs_write(HOST_CR3, __read_cr3());
+	vmcs_write(HOST_CR4, cr4_read_shadow());
+	vmcs_write(HOST_FS_BASE, __rdmsr(MSR_FS_BASE));
+	savesegment(fs, fs_sel);
+	savesegment(gs, gs_sel);
+	savesegment(ds, ds_sel);
+	savesegment(es, es_sel);
+	asm volatile("sldt %0" : "=g" (ldt_sel));
+	native_store_gdt(&gdt);
+	store_idt(&idt);
+	for (i = 0; i < VMX_NR_SWAP; i++) {
+		host_msrs[i] = __rdmsr(vmx_swap_msrs[i]);
+		if (host_msrs[i] != vmx->msrs[i])
+			wrmsrl(vmx_swap_msrs[i], vmx->msrs[i]);
+	}
+	get_debugreg(host_db[0], 0);
+	get_debugreg(host_db[1], 1);
+	get_debugreg(host_db[2], 2);
+	get_debugreg(host_db[3], 3);
+	get_debugreg(host_dr6, 6);
+	set_debugreg(vcpu->db[0], 0);
+	set_debugreg(vcpu->db[1], 1);
+	set_debugreg(vcpu->db[2], 2);
+	set_debugreg(vcpu->db[3], 3);
+	set_debugreg(vmx->dr6, 6);
+	mvm_fpu_load(vcpu);
+	if (boot_cpu_has(X86_FEATURE_OSPKE))
+		host_pkru = rdpkru();
+	native_write_cr2(vmx->cr2);
+
+	r = mvm_vmx_vmrun(vmx->gprs, vmx->launched) ? 2 : 0;
+	if (!r)
+		vmx->launched = true;
+
+	vmx->cr2 = native_read_cr2();
+	if (boot_cpu_has(X86_FEATURE_OSPKE) && rdpkru() != host_pkru)
+		wrpkru(host_pkru);
+	mvm_fpu_put(vcpu);
+	get_debugreg(vcpu->db[0], 0);
+	get_debugreg(vcpu->db[1], 1);
+	get_debugreg(vcpu->db[2], 2);
+	get_debugreg(vcpu->db[3], 3);
+	get_debugreg(vmx->dr6, 6);
+	set_debugreg(host_db[0], 0);
+	set_debugreg(host_db[1], 1);
+	set_debugreg(host_db[2], 2);
+	set_debugreg(host_db[3], 3);
+	set_debugreg(host_dr6, 6);
+	/* VM exit set DR7 to 0x400 (28.5.1): the host's back if it had any. */
+	if (hw_breakpoint_active())
+		hw_breakpoint_restore();
+	/* The guest may SWAPGS or WRMSR its kernel GS base without an exit. */
+	vmx->msrs[VMX_KGSBASE] = __rdmsr(MSR_KERNEL_GS_BASE);
+	for (i = 0; i < VMX_NR_SWAP; i++)
+		if (host_msrs[i] != vmx->msrs[i])
+			wrmsrl(vmx_swap_msrs[i], host_msrs[i]);
+	/* VM exit set the GDT and IDT limits to 0xffff and LDTR to 0. */
+	native_load_gdt(&gdt);
+	native_load_idt(&idt);
+	if (ldt_sel)
+		asm volatile("lldt %0" : : "rm" (ldt_sel));
+	loadsegment(ds, ds_sel);
+	loadsegment(es, es_sel);
+	if (fs_sel)
+		loadsegment(fs, fs_sel);
+	if (gs_sel)
+		load_gs_index(gs_sel);
+	/* ... and the TR limit to 0x67: the I/O bitmap needs reloading. */
+	invalidate_tss_limit();
+out_mode:
+	WRITE_ONCE(vcpu->mode, MVM_OUTSIDE_GUEST);
+out_irq:
+	local_irq_enable();
+	kernel_fpu_end();
+	return r;
+}
+
+static void vmx_skip(void)
+{
+	vmcs_write(GUEST_RIP, vmcs_read(GUEST_RIP) +
+		   vmcs_read(VM_EXIT_INSTRUCTION_LEN));
+	vmcs_write(GUEST_INTERRUPTIBILITY_INFO,
+		   vmcs_read(GUEST_INTERRUPTIBILITY_INFO) &
+		   ~(u64)(GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS));
+}
+
+static void vmx_inject_ud(struct vmx_vcpu *vmx)
+{
+	__vmx_queue_exception(vmx, X86_TRAP_UD, false, 0, 0);
+}
+
+static void vmx_inject_gp(struct vmx_vcpu *vmx)
+{
+	__vmx_queue_exception(vmx, X86_TRAP_GP, true, 0, 0);
+}
+
+static int vmx_handle_cpuid(struct vmx_vcpu *vmx)
+{
+	u32 eax = vmx->gprs[0], ebx, ecx = vmx->gprs[1], edx;
+
+	mvm_handle_cpuid(&vmx->vcpu, &eax, &ebx, &ecx, &edx);
+	vmx->gprs[0] = eax;
+	vmx->gprs[3] = ebx;
+	vmx->gprs[1] = ecx;
+	vmx->gprs[2] = edx;
+	vmx_skip();
+	return 0;
+}
+
+/* The generic code's MSR calls nest vmx_get(): the VMCS stays current. */
+static int vmx_handle_msr(struct vmx_vcpu *vmx, bool write)
+{
+	u32 index = vmx->gprs[1];
+	u64 data;
+
+	if (write) {
+		data = (u32)vmx->gprs[0] | vmx->gprs[2] << 32;
+		if (mvm_guest_wrmsr(&vmx->vcpu, index, data))
+			vmx_inject_gp(vmx);
+		else
+			vmx_skip();
+		return 0;
+	}
+	if (mvm_guest_rdmsr(&vmx->vcpu, index, &data)) {
+		vmx_inject_gp(vmx);
+		return 0;
+	}
+	vmx->gprs[0] = (u32)data;
+	vmx->gprs[2] = data >> 32;
+	vmx_skip();
+	return 0;
+}
+
+static int vmx_handle_xsetbv(struct vmx_vcpu *vmx)
+{
+	u64 value = (u32)vmx->gprs[0] | vmx->gprs[2] << 32;
+
+	if (!(vmx_get_cr4() & X86_CR4_OSXSAVE))
+		vmx_inject_ud(vmx);
+	else if ((vmcs_read(GUEST_SS_AR_BYTES) >> 5) & 3 ||
+		 mvm_guest_xsetbv(&vmx->vcpu, vmx->gprs[1], value))
+		vmx_inject_gp(vmx);
+	else
+		vmx_skip();
+	return 0;
+}
+
+/* SDM vol. 3, table 28-5: the I/O instruction's exit qualification. */
+static int vmx_handle_io(struct vmx_vcpu *vmx)
+{
+	struct mvm_vcpu *vcpu = &vmx->vcpu;
+	u64 q = vmcs_read(EXIT_QUALIFICATION);
+	u64 next_rip = vmcs_read(GUEST_RIP) +
+		       vmcs_read(VM_EXIT_INSTRUCTION_LEN);
+	u8 size = (q & 7) + 1;
+	bool in = q & BIT(3);
+	u16 port = q >> 16;
+	int r;
+
+	if (size != 1 && size != 2 && size != 4)
+		return mvm_vcpu_exit_internal(vcpu, MVM_INTERNAL_UNEXPECTED,
+					      EXIT_REASON_IO_INSTRUCTION, q);
+	if (q & BIT(4)) {
+		vmx_put();
+		r = mvm_emulate_string_io(vcpu, port, size, in, q & BIT(5),
+					  0, -1);
+		vmx_get(vcpu);
+		return r;
+	}
+	if (in) {
+		vcpu->pending = (struct mvm_pending_read) {
+			.active = true, .size = size, .reg = 0,
+			.dst_size = size, .next_rip = next_rip,
+		};
+		r = mvm_handle_io(vcpu, MVM_SPACE_PIO, port, size, false, 0);
+		if (r <= 0)
+			vcpu->pending.active = false;
+		return r;
+	}
+	r = mvm_handle_io(vcpu, MVM_SPACE_PIO, port, size, true,
+			  vmx->gprs[0]);
+	if (r >= 0)
+		vmx_skip();
+	return r;
+}
+
+/* SDM vol. 3, table 28-7: EPT violation exit qualification. */
+#define EPT_QUAL_WRITE		BIT(1)
+#define EPT_QUAL_LINEAR_VALID	BIT(7)
+#define EPT_QUAL_TRANSLATED	BIT(8)
+
+static int vmx_handle_ept_violation(struct vmx_vcpu *vmx)
+{
+	u64 q = vmcs_read(EXIT_QUALIFICATION);
+	u64 gpa = vmcs_read(GUEST_PHYSICAL_ADDRESS);
+	bool write = q & EPT_QUAL_WRITE;
+	int r;
+
+	vmx_put();
+	r = mvm_mmu_fault(&vmx->vcpu, gpa, write);
+	if (r == 1) {
+		if ((q & EPT_QUAL_LINEAR_VALID) && !(q & EPT_QUAL_TRANSLATED))
+			r = mvm_vcpu_exit_internal(&vmx->vcpu,
+						   MVM_INTERNAL_EMULATION,
+						   gpa, q);
+		else
+			r = mvm_emulate_mmio(&vmx->vcpu, gpa, write);
+	}
+	vmx_get(&vmx->vcpu);
+	return r;
+}
+
+/*
+ * MOV to CR0/CR4 that touched a bit mvm owns, and every MOV to or from CR8,
+ * which would otherwise reach the host's APIC TPR (SDM table 28-3, 25.3).
+ */
+static int vmx_handle_cr(struct vmx_vcpu *vmx)
+{
+	u64 q = vmcs_read(EXIT_QUALIFICATION);
+	unsigned int cr = q & 15, type = (q >> 4) & 3, reg = (q >> 8) & 15;
+	u64 val = reg == 4 ? vmcs_read(GUEST_RSP) : vmx->gprs[reg];
+	u64 old, efer;
+
+	if (cr == 8 && type == 1) {
+		if (reg == 4)
+			vmcs_write(GUEST_RSP, vmx->cr8);
+		else
+			vmx->gprs[reg] = vmx->cr8;
+		vmx_skip();
+		return 0;
+	}
+	if (cr == 8 && type == 0) {
+		if (val > 15) {
+			vmx_inject_gp(vmx);
+		} else {
+			vmx->cr8 = val;
+			vmx_skip();
+		}
+		return 0;
+	}
+	if (type != 0 || (cr != 0 && cr != 4))
+		return mvm_vcpu_exit_internal(&vmx->vcpu,
+					      MVM_INTERNAL_UNEXPECTED,
+					      EXIT_REASON_CR_ACCESS, q);
+	if (cr == 4) {
+		/* No nested VMX; other bits are the hardware's to refuse. */
+		if (val & X86_CR4_VMXE) {
+			vmx_inject_gp(vmx);
+		} else {
+			vmx_set_cr4(val);
+			vmx_skip();
+		}
+		return 0;
+	}
+	old = vmx_get_cr0();
+	efer = vmcs_read(GUEST_IA32_EFER);
+	if ((val >> 32) || ((val & X86_CR0_PG) && !(val & X86_CR0_PE)) ||
+	    ((val & X86_CR0_NW) && !(val & X86_CR0_CD)) ||
+	    ((val & X86_CR0_PG) && !(old & X86_CR0_PG) && (efer & EFER_LME) &&
+	     !(vmx_get_cr4() & X86_CR4_PAE))) {
+		vmx_inject_gp(vmx);
+		return 0;
+	}
+	/* SDM vol. 3, 9.8.5: paging on with LME enters long mode. */
+	if ((val ^ old) & X86_CR0_PG && (efer & EFER_LME))
+		vmx_set_efer(val & X86_CR0_PG ? efer | EFER_LMA :
+			     efer & ~EFER_LMA);
+	vmx_set_cr0(val);
+	vmx_skip();
+	return 0;
+}
+
+static void vmx_machine_check(void)
+{
+#ifdef CONFIG_X86_MCE
+	struct pt_regs regs = { .cs = 3, .flags = X86_EFLAGS_IF };
+
+	do_machine_check(&regs);
+#endif
+}
+
+static int vmx_handle_exception(struct vmx_vcpu *vmx)
+{
+	u32 info = vmcs_read(VM_EXIT_INTR_INFO);
+	u8 vector = info & INTR_INFO_VECTOR_MASK;
+
+	if ((info & INTR_INFO_INTR_TYPE_MASK) == INTR_TYPE_NMI_INTR) {
+		/* The host's NMI: deliver it to the host, as if never lost. */
+		apic->send_IPI_self(NMI_VECTOR);
+		return 0;
+	}
+	switch (vector) {
+	case X86_TRAP_MC:
+		vmx_machine_check();
+		return 0;
+	case X86_TRAP_AC:
+		__vmx_queue_exception(vmx, X86_TRAP_AC, true,
+				      vmcs_read(VM_EXIT_INTR_ERROR_CODE), 0);
+		return 0;
+	case X86_TRAP_DB:
+		vmx->dr6 |= vmcs_read(EXIT_QUALIFICATION);
+		fallthrough;
+	default:
+		__vmx_queue_exception(vmx, vector, false, 0, 0);
+		return 0;
+	}
+}
+
+/* An exit while delivering an event (SDM 27.2.4): deliver it again. */
+static void vmx_reinject(struct vmx_vcpu *vmx)
+{
+	u32 info = vmcs_read(IDT_VECTORING_INFO_FIELD);
+	u32 type = info & VECTORING_INFO_TYPE_MASK;
+
+	vmcs_write(VM_ENTRY_INTR_INFO_FIELD, 0);
+	if (!(info & VECTORING_INFO_VALID_MASK))
+		return;
+	if (type == INTR_TYPE_SOFT_INTR || type == INTR_TYPE_SOFT_EXCEPTION ||
+	    type == INTR_TYPE_PRIV_SW_EXCEPTION) {
+		vmcs_write(VM_ENTRY_INSTRUCTION_LEN,
+			   vmcs_read(VM_EXIT_INSTRUCTION_LEN));
+	}
+	if (info & VECTORING_INFO_DELIVER_CODE_MASK)
+		vmcs_write(VM_ENTRY_EXCEPTION_ERROR_CODE,
+			   vmcs_read(IDT_VECTORING_ERROR_CODE));
+	vmcs_write(VM_ENTRY_INTR_INFO_FIELD, info);
+}
+
+static int vmx_handle_exit(struct vmx_vcpu *vmx, bool failed)
+{
+	struct mvm_vcpu *vcpu = &vmx->vcpu;
+	struct mvm_run *run = vcpu->run;
+	u32 reason;
+
+	if (failed) {
+		run->exit_reason = MVM_EXIT_FAIL_ENTRY;
+		run->fail_entry.hardware_reason = 0;
+		run->fail_entry.info[0] = vmcs_read(VM_INSTRUCTION_ERROR);
+		run->fail_entry.info[1] = 0;
+		return 1;
+	}
+	reason = vmcs_read(VM_EXIT_REASON);
+	run->rip = vmcs_read(GUEST_RIP);
+
+	run->flags = (vmcs_read(GUEST_RFLAGS) & X86_EFLAGS_IF) &&
+		     !(vmcs_read(GUEST_INTERRUPTIBILITY_INFO) &
+		       (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS)) ?
+		     MVM_RUN_IF_FLAG : 0;
+	/* EFER.LMA may have changed under CR0.PG writes that did not exit. */
+	vmx_set_efer(vmcs_read(GUEST_IA32_EFER));
+
+	if (reason & VMX_EXIT_REASONS_FAILED_VMENTRY) {
+		run->exit_reason = MVM_EXIT_FAIL_ENTRY;
+		run->fail_entry.hardware_reason = reason;
+		run->fail_entry.info[0] = vmcs_read(EXIT_QUALIFICATION);
+		run->fail_entry.info[1] = 0;
+		return 1;
+	}
+	vmx_reinject(vmx);
+
+	switch (reason & VMX_EXIT_REASON_BASIC) {
+	case EXIT_REASON_EXTERNAL_INTERRUPT:
+	case EXIT_REASON_PREEMPTION_TIMER:
+		return 0;
+	case EXIT_REASON_EXCEPTION_NMI:
+		return vmx_handle_exception(vmx);
+	case EXIT_REASON_INTERRUPT_WINDOW:
+		vmx_set_proc(CPU_BASED_INTR_WINDOW_EXITING, false);
+		return 0;
+	case EXIT_REASON_NMI_WINDOW:
+		vmx_set_proc(CPU_BASED_NMI_WINDOW_EXITING, false);
+		return 0;
+	case EXIT_REASON_CPUID:
+		return vmx_handle_cpuid(vmx);
+	case EXIT_REASON_HLT:
+		vmx_skip();
+		return MVM_RUN_HALT;
+	case EXIT_REASON_IO_INSTRUCTION:
+		return vmx_handle_io(vmx);
+	case EXIT_REASON_MSR_READ:
+		return vmx_handle_msr(vmx, false);
+	case EXIT_REASON_MSR_WRITE:
+		return vmx_handle_msr(vmx, true);
+	case EXIT_REASON_EPT_VIOLATION:
+		return vmx_handle_ept_violation(vmx);
+	case EXIT_REASON_CR_ACCESS:
+		return vmx_handle_cr(vmx);
+	case EXIT_REASON_XSETBV:
+		return vmx_handle_xsetbv(vmx);
+	case EXIT_REASON_INVD:
+	case EXIT_REASON_WBINVD:
+		/* Guest memory is write-back and coherent: nothing to do. */
+		vmx_skip();
+		return 0;
+	case EXIT_REASON_TRIPLE_FAULT:
+		run->exit_reason = MVM_EXIT_SHUTDOWN;
+		vmx_vmcs_reset(vmx);
+		return 1;
+	case EXIT_REASON_VMCALL:
+	case EXIT_REASON_VMCLEAR:
+	case EXIT_REASON_VMLAUNCH:
+	case EXIT_REASON_VMPTRLD:
+	case EXIT_REASON_VMPTRST:
+	case EXIT_REASON_VMREAD:
+	case EXIT_REASON_VMRESUME:
+	case EXIT_REASON_VMWRITE:
+	case EXIT_REASON_VMOFF:
+	case EXIT_REASON_VMON:
+	case EXIT_REASON_INVEPT:
+	case EXIT_REASON_INVVPID:
+	case EXIT_REASON_VMFUNC:
+	case MVM_VMX_EXIT_GETSEC:
+	case EXIT_REASON_RDPMC:
+	case EXIT_REASON_MWAIT_INSTRUCTION:
+	case EXIT_REASON_MONITOR_INSTRUCTION:
+	case MVM_VMX_EXIT_RSM:
+		/* Nothing the guest may run: as on a CPU without VMX. */
+		vmx_inject_ud(vmx);
+		return 0;
+	default:
+		return mvm_vcpu_exit_internal(vcpu, MVM_INTERNAL_UNEXPECTED,
+					      reason,
+					      vmcs_read(EXIT_QUALIFICATION));
+	}
+}
+
+static int vmx_vcpu_run(struct mvm_vcpu *vcpu)
+{
+	struct vmx_vcpu *vmx = to_vmx(vcpu);
+	int r;
+
+	vmx_get(vcpu);
+	vmx_inject_events(vmx);
+	r = vmx_enter(vmx);
+	if (r < 0 || r == 1) {
+		vmx_put();
+		return r < 0 ? r : 0;
+	}
+	r = vmx_handle_exit(vmx, r == 2);
+	vmx_put();
+	return r;
 }
 
 const struct mvm_backend_ops vmx_backend_ops = {
@@ -196,5 +1569,17 @@ const struct mvm_backend_ops vmx_backend_ops = {
 	.unsetup = vmx_unsetup,
 	.cpu_enable = vmx_cpu_enable,
 	.cpu_disable = vmx_cpu_disable,
+	.pte = vmx_pte,
 	.vcpu_alloc = vmx_vcpu_alloc,
+	.vcpu_free = vmx_vcpu_free,
+	.vcpu_run = vmx_vcpu_run,
+	.get_regs = vmx_get_regs,
+	.set_regs = vmx_set_regs,
+	.get_sregs = vmx_get_sregs,
+	.set_sregs = vmx_set_sregs,
+	.get_msr = vmx_get_msr,
+	.set_msr = vmx_set_msr,
+	.get_debugregs = vmx_get_debugregs,
+	.set_debugregs = vmx_set_debugregs,
+	.queue_exception = vmx_queue_exception,
 };
