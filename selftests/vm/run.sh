@@ -285,16 +285,7 @@ debian_lane() {
 
 lane_svm() { debian_lane svm 6.1 boot_qemu "QEMU TCG -cpu max (SVM, NPT)"; }
 lane_svm-6.12() { debian_lane svm-6.12 6.12 boot_qemu "QEMU TCG -cpu max (SVM, NPT)"; }
-# VMX has no vCPUs yet (MVM_CREATE_VCPU is EOPNOTSUPP there: issue 4), so
-# the vmx lane runs the selftests of what it has: hardware ownership beside
-# kvm_intel, the device, memory slots, the launcher.  The vCPU suite joins
-# it with the VMX vCPU backend.
-VMX_TESTS="dev_test module_test coexist_test memslot_test launcher_test hw_test"
-lane_vmx() {
-	echo "  # vmx: the vCPU selftests wait for VMX vCPUs (issue 4)"
-	MVM_TESTS="${MVM_TESTS:-$VMX_TESTS}" debian_lane vmx 6.1 boot_bochs \
-		"Bochs corei7_skylake_x (VMX, EPT, VPID)"
-}
+lane_vmx() { debian_lane vmx 6.1 boot_bochs "Bochs corei7_skylake_x (VMX, EPT, VPID)"; }
 
 lane_debug() {
 	local kdir ko initrd
