@@ -66,6 +66,9 @@ static u32 vmx_revision;
 #define MVM_VMX_EXIT_GETSEC	11
 #define MVM_VMX_EXIT_RSM	17
 
+/* SDM A.6: IA32_VMX_MISC bits 4:0, the preemption timer's TSC shift. */
+#define MVM_VMX_MISC_TIMER_RATE	GENMASK_ULL(4, 0)
+
 /* SDM 29.3.2: a PDE that maps a 2 MiB page. */
 #define MVM_EPT_LARGE		BIT_ULL(7)
 
@@ -204,7 +207,7 @@ static int vmx_setup_controls(void)
 		vmx_pin |= PIN_BASED_VMX_PREEMPTION_TIMER;
 		vmx_preempt_ticks = max_t(u32, tsc_khz >>
 					  (__rdmsr(MSR_IA32_VMX_MISC) &
-					   VMX_MISC_PREEMPTION_TIMER_RATE_MASK),
+					   MVM_VMX_MISC_TIMER_RATE),
 					  1);
 	}
 	/* RDTSCP and INVPCID run in the guest where the CPU lets them. */
