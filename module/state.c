@@ -340,7 +340,8 @@ void mvm_fpu_load(struct mvm_vcpu *vcpu)
 
 void mvm_fpu_put(struct mvm_vcpu *vcpu)
 {
-	if (vcpu->xcr0 != mvm_host_xcr0)
+	/* Whatever the guest did, the host's XCR0 goes back. */
+	if (xgetbv(XCR_XFEATURE_ENABLED_MASK) != mvm_host_xcr0)
 		xsetbv(XCR_XFEATURE_ENABLED_MASK, mvm_host_xcr0);
 	asm volatile("xsave64 %0"
 		     : "+m" (*vcpu->xsave) : "a" ((u32)mvm_xcr0_supported),

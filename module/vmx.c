@@ -735,11 +735,24 @@ static void vmx_free_vpid(u16 vpid)
 	spin_unlock(&vmx_vpid_lock);
 }
 
+/*
+ * vCPUs on VMX pass the whole selftest suite in Bochs, but a run there
+ * leaves the caller's user FPU state unrestorable once ("Bad FPU state
+ * detected" at the return to userspace, a WARN): until that is found they
+ * are off unless asked for.
+ */
+static bool vmx_vcpus;
+module_param(vmx_vcpus, bool, 0444);
+MODULE_PARM_DESC(vmx_vcpus, "Experimental: allow vCPUs on VMX");
+
 static struct mvm_vcpu *vmx_vcpu_alloc(struct mvm_vm *vm, u32 id)
 {
 	struct vmx_vcpu *vmx;
 	struct page *p;
 	int r = -ENOMEM;
+
+	if (!vmx_vcpus)
+		return ERR_PTR(-EOPNOTSUPP);
 
 	vmx = kzalloc(sizeof(*vmx), GFP_KERNEL_ACCOUNT);
 	if (!vmx)
@@ -1558,6 +1571,20 @@ static int vmx_vcpu_run(struct mvm_vcpu *vcpu)
 	if (r < 0 || r == 1) {
 		vmx_put();
 		return r < 0 ? r : 0;
+	}
+	/*
+	 * SDM 31.4, errors 4 and 5: the VMCS's launch state is not what we
+	 * thought (a VM entry that failed on guest state may or may not
+	 * have launched it).  Use the other instruction next time.
+	 */
+	if (r == 2) {
+		u64 err = vmcs_read(VM_INSTRUCTION_ERROR);
+
+		if ((err == 4 && !vmx->launched) || (err == 5 && vmx->launched)) {
+			vmx->launched = !vmx->launched;
+			vmx_put();
+			return 0;
+		}
 	}
 	r = vmx_handle_exit(vmx, r == 2);
 	vmx_put();

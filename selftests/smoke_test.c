@@ -164,7 +164,46 @@ static int hlt_woken_by_irq(void)
 	return KTAP_PASS;
 }
 
+/*
+ * VMX checks the guest state at VM entry (SDM vol. 3, 27.3.1) more than SVM
+ * does: an unusable TR passes MVM_SET_SREGS and makes VM entry fail, which
+ * must come back as MVM_EXIT_FAIL_ENTRY, with the exit reason "invalid
+ * guest state" (33, bit 31 set), and leave the vCPU usable.
+ */
+static int vmx_entry_failure_clean(void)
+{
+	static const uint8_t code[] = { 0xb0, 0x42, 0xe6, 0x10, 0xeb, 0xfe };
+	int dev = mvm_open_dev(), backend;
+	struct mvm_sregs s, good;
+	struct vm v;
+
+	CHECK(dev >= 0, "open");
+	backend = ioctl(dev, MVM_CHECK_EXTENSION, MVM_CAP_BACKEND);
+	close(dev);
+	if (backend != MVM_BACKEND_VMX)
+		SKIP("VMX only: SVM does not check TR at VMRUN");
+
+	CHECK(!vm_setup(&v, code, sizeof(code)), "setup");
+	CHECK(!ioctl(v.vcpu, MVM_GET_SREGS, &s), "get sregs");
+	good = s;
+	s.tr.unusable = 1;
+	CHECK(!ioctl(v.vcpu, MVM_SET_SREGS, &s), "set sregs");
+	CHECK(!ioctl(v.vcpu, MVM_RUN, 0), "run");
+	CHECK(v.run->exit_reason == MVM_EXIT_FAIL_ENTRY, "reason %u",
+	      v.run->exit_reason);
+	CHECK(v.run->fail_entry.hardware_reason == (0x80000000u | 33),
+	      "hardware reason %#llx",
+	      (unsigned long long)v.run->fail_entry.hardware_reason);
+	/* Fixed state runs again. */
+	CHECK(!ioctl(v.vcpu, MVM_SET_SREGS, &good), "set sregs");
+	CHECK(!ioctl(v.vcpu, MVM_RUN, 0), "run");
+	CHECK(v.run->exit_reason == MVM_EXIT_IO && v.run->io.data == 0x42,
+	      "reason %u", v.run->exit_reason);
+	return KTAP_PASS;
+}
+
 static const struct ktap_case cases[] = {
+	KTAP_CASE(vmx_entry_failure_clean),
 	KTAP_CASE(out_in),
 	KTAP_CASE(cpuid_in_guest),
 	KTAP_CASE(signal_stops_loop),
