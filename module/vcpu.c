@@ -374,6 +374,9 @@ static int mvm_vcpu_mmap(struct file *file, struct vm_area_struct *vma)
 {
 	struct mvm_vcpu *vcpu = file->private_data;
 
+	/* As for the ioctls: the run page is the VM owner's alone. */
+	if (vcpu->vm->mm != current->mm)
+		return -EIO;
 	/* Private copies would never see an exit. */
 	if (!(vma->vm_flags & VM_SHARED))
 		return -EINVAL;

@@ -116,6 +116,9 @@ static int other_process_eio(void)
 		CHECK_ERRNO(__vcpu_run(vcpu), EIO);
 		CHECK_ERRNO(__vm_set_posted(vcpu->vm, MVM_SPACE_PIO, 0, 0x80,
 					    1), EIO);
+		/* Nor may it map the run page and ring. */
+		CHECK(mmap(NULL, 4096, PROT_READ, MAP_SHARED, vcpu->fd, 0) ==
+		      MAP_FAILED && errno == EIO, "mmap from another process");
 		exit(KTAP_PASS);
 	}
 	CHECK(waitpid(pid, &status, 0) == pid, "waitpid");
