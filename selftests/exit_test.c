@@ -229,15 +229,18 @@ static void guest_hlt_nmi(void)
 	GUEST_DONE();
 }
 
-/* An NMI wakes HLT even with IF 0, and reaches the guest's vector 2. */
-static int nmi_wakes_hlt(void)
+/*
+ * Runs @guest to its SYNC, sends one NMI @delay_ms later from another
+ * thread, and checks that the guest saw exactly one NMI and no interrupt.
+ */
+static int one_nmi(void (*guest)(void), unsigned int delay_ms)
 {
-	struct vcpu *vcpu = new_vcpu(guest_hlt_nmi);
+	struct vcpu *vcpu = new_vcpu(guest);
 	struct injector in;
 	struct ucall uc;
 
 	CHECK(vcpu_run_ucall(vcpu, &uc) == UCALL_SYNC, "ucall %u", uc.code);
-	inject_later(&in, vcpu, 200, 1, 0);
+	inject_later(&in, vcpu, delay_ms, 1, 0);
 	CHECK(vcpu_run_ucall(vcpu, &uc) == UCALL_VALUE, "ucall %u", uc.code);
 	pthread_join(in.thread, NULL);
 	CHECK(uc.args[0] == 1 && uc.args[1] == 0,
@@ -245,6 +248,12 @@ static int nmi_wakes_hlt(void)
 	      uc.args[1]);
 	vcpu_run_to_done(vcpu);
 	return KTAP_PASS;
+}
+
+/* An NMI wakes HLT even with IF 0, and reaches the guest's vector 2. */
+static int nmi_wakes_hlt(void)
+{
+	return one_nmi(guest_hlt_nmi, 200);
 }
 
 static void guest_spin_nmi(void)
@@ -260,19 +269,7 @@ static void guest_spin_nmi(void)
 /* An NMI kicks a vCPU busy in the guest with IF 0. */
 static int nmi_while_running(void)
 {
-	struct vcpu *vcpu = new_vcpu(guest_spin_nmi);
-	struct injector in;
-	struct ucall uc;
-
-	CHECK(vcpu_run_ucall(vcpu, &uc) == UCALL_SYNC, "ucall %u", uc.code);
-	inject_later(&in, vcpu, 100, 1, 0);
-	CHECK(vcpu_run_ucall(vcpu, &uc) == UCALL_VALUE, "ucall %u", uc.code);
-	pthread_join(in.thread, NULL);
-	CHECK(uc.args[0] == 1 && uc.args[1] == 0,
-	      "%" PRIu64 " NMIs, %" PRIu64 " interrupts", uc.args[0],
-	      uc.args[1]);
-	vcpu_run_to_done(vcpu);
-	return KTAP_PASS;
+	return one_nmi(guest_spin_nmi, 100);
 }
 
 /* --- signals and immediate_exit --------------------------------------------- */
