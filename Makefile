@@ -33,9 +33,11 @@ module:
 
 userspace: $(BUILD)/bin/mvm
 
-$(BUILD)/bin/mvm: userspace/mvm.c uapi/linux/mvm.h
+LAUNCHER  := $(wildcard userspace/*.c)
+
+$(BUILD)/bin/mvm: $(LAUNCHER) userspace/launcher.h uapi/linux/mvm.h
 	@mkdir -p $(@D)
-	$(CC) $(UCFLAGS) -o $@ $<
+	$(CC) $(UCFLAGS) -pthread -o $@ $(LAUNCHER)
 
 selftests: $(SELFTESTS:%=$(BUILD)/selftests/%)
 

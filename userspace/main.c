@@ -1,0 +1,298 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mvm: the launcher.
+ *
+ * mvm COMMAND [ARGS...]; see usage() and run_usage() for the commands, and
+ * Documentation/mvm/launcher.rst for the machine it builds.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <linux/mvm.h>
+
+#include "launcher.h"
+
+#define MVM_DEV		"/dev/mvm"
+#define MEM_DEFAULT	(256 * MiB)
+#define MEM_MIN		(2 * MiB)
+#define MEM_MAX		(3 * GiB)	/* below the PCI hole of a PC */
+/*
+ * console=ttyS0: the kernel's console is the UART (the only output there
+ * is).  panic=-1: a guest that panics resets at once, which ends the
+ * launcher with status 5, instead of hanging with interrupts off.
+ * pci=noearly: no PCI scans before the PCI subsystem starts (the AMD GART
+ * aperture checks read every device of every bus twice, 16384 exits); the
+ * PCI probe itself then finds no devices.  No noapic or nolapic: CPUID
+ * has no APIC and there is no MADT, so Linux stays with the 8259s.
+ */
+#define CMDLINE_DEFAULT	"console=ttyS0 panic=-1 pci=noearly"
+
+static const char exit_statuses[] =
+	"Exit status:\n"
+	"  0    the guest powered off (ACPI S5), or `mvm info' succeeded\n"
+	"  1    mvm failed while running the guest (the line before says\n"
+	"       why), or `mvm info' could not create a VM\n"
+	"  2    bad command line, or too little memory for the guest\n"
+	"  3    " MVM_DEV " is missing or speaks another API version\n"
+	"  4    the kernel, initramfs or image cannot be used\n"
+	"  5    the guest reset the machine (reboot)\n"
+	"  6    the guest triple-faulted\n"
+	"  128+N  signal N: 130 for Ctrl-C (SIGINT), 143 for SIGTERM\n";
+
+static void usage(FILE *f)
+{
+	fputs("usage: mvm COMMAND [ARGS...]\n"
+	      "\n"
+	      "A minimal virtual machine monitor, on the mvm kernel module.\n"
+	      "\n"
+	      "Commands:\n"
+	      "  run        Boot a Linux kernel, or run an ELF64 or flat binary,\n"
+	      "             in a VM with one vCPU and a serial console on this\n"
+	      "             terminal.  See 'mvm run --help'.\n"
+	      "  info       Check that " MVM_DEV " works and print what the module\n"
+	      "             offers: its API version, its hardware backend, and\n"
+	      "             whether a VM can be created now (another hypervisor,\n"
+	      "             such as KVM, may own the CPUs).\n"
+	      "  help       Print this text.\n"
+	      "\n", f);
+	fputs(exit_statuses, f);
+}
+
+static void run_usage(FILE *f)
+{
+	fputs("usage: mvm run -k KERNEL [-i INITRD] [-p PARAMS] [OPTIONS]\n"
+	      "       mvm run [OPTIONS] IMAGE\n"
+	      "\n"
+	      "Boot a Linux bzImage (Debian's vmlinuz will do) with an optional\n"
+	      "initramfs, or run IMAGE: an x86-64 ELF executable, entered in\n"
+	      "64-bit mode at its entry point with the first 4 GiB identity-\n"
+	      "mapped, or else a flat binary, entered in real mode at 1000:0000.\n"
+	      "The guest's serial port (COM1, ttyS0) is this terminal, in raw\n"
+	      "mode while the guest runs, or standard input and output when\n"
+	      "they are not a terminal.  Ctrl-C ends the launcher.\n"
+	      "\n"
+	      "Options:\n"
+	      "  -k, --kernel FILE   the Linux kernel (bzImage) to boot\n"
+	      "  -i, --initrd FILE   the initramfs to give it\n"
+	      "  -p, --params TEXT   the kernel command line; default:\n"
+	      "                      \"" CMDLINE_DEFAULT "\"\n"
+	      "  -m, --mem SIZE      guest memory: a number with K, M or G, or\n"
+	      "                      MiB without a suffix; default 256M, at\n"
+	      "                      least 2M, at most 3G\n"
+	      "  -c, --cpus N        vCPUs; 1 is the only value for now (there is\n"
+	      "                      no local APIC to start others)\n"
+	      "      --debug-exits   list accesses to ports and addresses no\n"
+	      "                      device claims, and count exits at the end\n"
+	      "  -h, --help          print this text\n"
+	      "\n"
+	      "The machine: 8250/16550A UART at 0x3f8 (IRQ 4), i8259 PIC pair,\n"
+	      "i8254 PIT (IRQ 0), CMOS RTC, ACPI tables with a PM1 block for\n"
+	      "power-off, i8042 reset line, PCI configuration with no devices.\n"
+	      "Documentation/mvm/launcher.rst describes it.\n"
+	      "\n", f);
+	fputs(exit_statuses, f);
+}
+
+/* Opens /dev/mvm and checks the API version; exits on failure. */
+static int mvm_open(void)
+{
+	int fd = open(MVM_DEV, O_RDWR | O_CLOEXEC);
+	int version;
+
+	if (fd < 0) {
+		fprintf(stderr, "mvm: cannot open %s: %s%s\n", MVM_DEV,
+			strerror(errno),
+			errno == ENOENT ? " (is the mvm module loaded?)" : "");
+		exit(EXIT_NO_MVM);
+	}
+	version = ioctl(fd, MVM_GET_API_VERSION, 0);
+	if (version != MVM_API_VERSION) {
+		fprintf(stderr,
+			"mvm: %s speaks API version %d, this launcher %d\n",
+			MVM_DEV, version, MVM_API_VERSION);
+		exit(EXIT_NO_MVM);
+	}
+	return fd;
+}
+
+static int cmd_info(int argc, char **argv)
+{
+	static const char *const backends[] = {
+		[MVM_BACKEND_SVM] = "AMD SVM with nested paging",
+		[MVM_BACKEND_VMX] = "Intel VMX with EPT and VPID",
+	};
+	int fd, backend, vm;
+
+	(void)argv;
+	if (argc > 1) {
+		fputs("mvm: info takes no arguments\n", stderr);
+		return EXIT_USAGE;
+	}
+	fd = mvm_open();
+	backend = ioctl(fd, MVM_CHECK_EXTENSION, MVM_CAP_BACKEND);
+	printf("mvm: API version %d\n", MVM_API_VERSION);
+	printf("mvm: backend: %s\n",
+	       backend > 0 && backend <= MVM_BACKEND_VMX ? backends[backend] :
+	       "unknown");
+	vm = ioctl(fd, MVM_CREATE_VM, 0);
+	if (vm >= 0) {
+		printf("mvm: virtualization: switched on for a test VM and off again\n");
+		close(vm);
+	} else {
+		printf("mvm: virtualization: cannot create a VM: %s%s\n",
+		       strerror(errno), errno == EBUSY ?
+		       " (another hypervisor owns the CPUs)" : "");
+	}
+	close(fd);
+	return vm >= 0 ? 0 : 1;
+}
+
+/* "256M", "1G", "65536K", "128" (MiB); 0 if not a size. */
+static uint64_t parse_size(const char *s)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	if (*s < '0' || *s > '9')
+		return 0;
+	v = strtoull(s, &end, 10);
+	if (errno || v == 0 || v > (1ULL << 40))
+		return 0;
+	switch (*end) {
+	case 'k': case 'K':
+		v *= KiB;
+		end++;
+		break;
+	case 'm': case 'M': case '\0':
+		v *= MiB;
+		end += *end != '\0';
+		break;
+	case 'g': case 'G':
+		v *= GiB;
+		end++;
+		break;
+	default:
+		return 0;
+	}
+	if (!strcmp(end, "iB") || !strcmp(end, "B"))	/* "256MiB" */
+		end += strlen(end);
+	return *end ? 0 : v;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "kernel", required_argument, NULL, 'k' },
+		{ "initrd", required_argument, NULL, 'i' },
+		{ "params", required_argument, NULL, 'p' },
+		{ "mem", required_argument, NULL, 'm' },
+		{ "cpus", required_argument, NULL, 'c' },
+		{ "debug-exits", no_argument, NULL, 'D' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct vm_config cfg = {
+		.mem_size = MEM_DEFAULT,
+		.cpus = 1,
+		.cmdline = CMDLINE_DEFAULT,
+	};
+	char *end;
+	long n;
+	int c;
+
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+:k:i:p:m:c:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'k':
+			cfg.kernel = optarg;
+			break;
+		case 'i':
+			cfg.initrd = optarg;
+			break;
+		case 'p':
+			cfg.cmdline = optarg;
+			break;
+		case 'm':
+			cfg.mem_size = parse_size(optarg);
+			if (!cfg.mem_size || cfg.mem_size % (4 * KiB)) {
+				fprintf(stderr, "mvm: run: bad memory size '%s' (try 256M or 1G)\n",
+					optarg);
+				return EXIT_USAGE;
+			}
+			if (cfg.mem_size < MEM_MIN || cfg.mem_size > MEM_MAX) {
+				fprintf(stderr, "mvm: run: memory size '%s' out of range (2M to 3G)\n",
+					optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'c':
+			errno = 0;
+			n = strtol(optarg, &end, 10);
+			if (errno || *end || end == optarg || n != 1) {
+				fprintf(stderr, "mvm: run: --cpus %s: only 1 vCPU is supported (no local APIC to start others)\n",
+					optarg);
+				return EXIT_USAGE;
+			}
+			cfg.cpus = n;
+			break;
+		case 'D':
+			debug_exits = true;
+			break;
+		case 'h':
+			run_usage(stdout);
+			return 0;
+		case ':':
+			fprintf(stderr, "mvm: run: option '%s' needs an argument; see 'mvm run --help'\n",
+				argv[optind - 1]);
+			return EXIT_USAGE;
+		default:
+			fprintf(stderr, "mvm: run: unknown option '%s'; see 'mvm run --help'\n",
+				argv[optind - 1]);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc)
+		cfg.image = argv[optind++];
+	if (optind < argc) {
+		fprintf(stderr, "mvm: run: unexpected argument '%s'\n",
+			argv[optind]);
+		return EXIT_USAGE;
+	}
+	if (!cfg.kernel == !cfg.image) {
+		fprintf(stderr, "mvm: run: give either -k KERNEL or an IMAGE; see 'mvm run --help'\n");
+		return EXIT_USAGE;
+	}
+	if (cfg.image && (cfg.initrd || cfg.cmdline != (const char *)CMDLINE_DEFAULT)) {
+		fprintf(stderr, "mvm: run: -i and -p go with -k KERNEL\n");
+		return EXIT_USAGE;
+	}
+	return vm_run(&cfg);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "run"))
+		return cmd_run(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "info"))
+		return cmd_info(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help") ||
+	    !strcmp(argv[1], "-h")) {
+		usage(stdout);
+		return 0;
+	}
+	fprintf(stderr, "mvm: unknown command '%s'; see 'mvm help'\n", argv[1]);
+	return EXIT_USAGE;
+}
