@@ -98,8 +98,30 @@ stage_kvm_modules() {
 	/sbin/depmod -b "$stage" "$abi"
 }
 
+# make_guest_initramfs OUT: the Linux guest's initramfs, busybox and an /init
+# with a shell on ttyS0 (selftests/vm/guest-init).
+make_guest_initramfs() {
+	local out=$1 stage
+	stage=$(mktemp -d)
+	mkdir -p "$stage"/{bin,proc,sys,dev}
+	cp /bin/busybox "$stage/bin/busybox"
+	cp "$MVM_TOP/selftests/vm/guest-init" "$stage/init"
+	(cd "$stage" && find . | cpio -o -H newc --quiet | gzip -9) > "$out"
+	rm -rf "$stage"
+}
+
+# guest_kernel: the kernel the launcher boots as a guest when the test
+# kernel is not a Debian one (the debug lane): Debian's 6.1.
+guest_kernel() {
+	local abi
+	abi=$(kernel_abi 6.1)
+	echo "$(kernel_tree "$abi")/boot/vmlinuz-$abi"
+}
+
 # make_initramfs OUT KO [TREE ABI]: busybox, /init, mvm.ko, the launcher, the
-# selftests, and the kernel's KVM modules when TREE is given.
+# selftests, and the kernel's KVM modules when TREE is given; with
+# $MVM_GUEST_KERNEL, that kernel and a guest initramfs under /guest for the
+# launcher to boot.
 make_initramfs() {
 	local out=$1 ko=$2 tree=${3:-} abi=${4:-} stage
 	stage=$(mktemp -d)
@@ -122,6 +144,11 @@ make_initramfs() {
 		cp "$MVM_BENCH_BIN" "$stage/bench/bench"
 	fi
 	[ -n "$tree" ] && stage_kvm_modules "$tree" "$abi" "$stage"
+	if [ -n "${MVM_GUEST_KERNEL:-}" ]; then
+		mkdir -p "$stage/guest"
+		cp "$MVM_GUEST_KERNEL" "$stage/guest/vmlinuz"
+		make_guest_initramfs "$stage/guest/initrd.cpio.gz"
+	fi
 	(cd "$stage" && find . | cpio -o -H newc --quiet | gzip -1) > "$out"
 	rm -rf "$stage"
 }
@@ -279,7 +306,11 @@ debian_lane() {
 	kdir=$(kernel_headers "$abi")
 	ko=$(build_module "$kdir" "$abi")
 	initrd="$MVM_BUILD/initrd-$abi.cpio.gz"
-	make_initramfs "$initrd" "$ko" "$tree" "$abi"
+	# The lane's own kernel is also the launcher's Linux guest; not in
+	# the vmx lane, whose vCPUs are off (and Bochs loads it slowly).
+	local gk="$tree/boot/vmlinuz-$abi"
+	[ "$name" = vmx ] && gk=
+	MVM_GUEST_KERNEL=$gk make_initramfs "$initrd" "$ko" "$tree" "$abi"
 	vm_lane "$name" "$emu, Linux $abi" "$boot" "$tree/boot/vmlinuz-$abi" "$initrd"
 }
 
@@ -302,7 +333,7 @@ lane_debug() {
 	kdir=$("$MVM_TOP/selftests/vm/debug-kernel.sh")
 	ko=$(build_module "$kdir" debug)
 	initrd="$MVM_BUILD/initrd-debug.cpio.gz"
-	make_initramfs "$initrd" "$ko"
+	MVM_GUEST_KERNEL=$(guest_kernel) make_initramfs "$initrd" "$ko"
 	vm_lane debug "QEMU TCG -cpu max, 6.1 with KASAN, lockdep, kmemleak, UBSAN" \
 		boot_qemu "$kdir/arch/x86/boot/bzImage" "$initrd"
 }
@@ -419,7 +450,7 @@ cmd_demo() {
 	tree=$(kernel_tree "$abi")
 	ko=$(build_module "$(kernel_headers "$abi")" "$abi")
 	initrd="$MVM_BUILD/initrd-$abi.cpio.gz"
-	make_initramfs "$initrd" "$ko" "$tree" "$abi"
+	MVM_GUEST_KERNEL="$tree/boot/vmlinuz-$abi" make_initramfs "$initrd" "$ko" "$tree" "$abi"
 	log "booting Linux $abi in QEMU TCG -cpu max (SVM with NPT)"
 	boot_qemu "$tree/boot/vmlinuz-$abi" "$initrd" \
 		"console=ttyS0 quiet panic=-1 mvm.mode=demo" "$logf" 300 || status=$?
