@@ -18,7 +18,7 @@ BUILD     := build
 UCFLAGS   := -std=c11 -O2 -g -Wall -Wextra -Werror -Iuapi -static
 SELFTESTS := dev_test module_test coexist_test memslot_test launcher_test hw_test \
 	     smoke_test vcpu_test guest_test ring_test exit_test \
-	     lifecycle_test
+	     lifecycle_test linux_test device_test
 TESTLIB   := selftests/lib/ktap.c selftests/lib/mvm_util.c selftests/lib/guest.c
 TESTHDRS  := selftests/lib/ktap.h selftests/lib/mvm_util.h \
 	     selftests/lib/guest.h uapi/linux/mvm.h
@@ -44,6 +44,16 @@ selftests: $(SELFTESTS:%=$(BUILD)/selftests/%)
 $(BUILD)/selftests/%: selftests/%.c $(TESTLIB) $(TESTHDRS)
 	@mkdir -p $(@D)
 	$(CC) $(UCFLAGS) $(GUESTCFLAGS) -pthread -Iselftests -o $@ $< $(TESTLIB)
+
+# device_test drives the launcher's device models from guests.
+DEVICES   := userspace/io.c userspace/pic.c userspace/pit.c userspace/uart.c \
+	     userspace/platform.c
+
+$(BUILD)/selftests/device_test: selftests/device_test.c $(DEVICES) \
+				userspace/launcher.h $(TESTLIB) $(TESTHDRS)
+	@mkdir -p $(@D)
+	$(CC) $(UCFLAGS) $(GUESTCFLAGS) -pthread -Iselftests -Iuserspace -o $@ \
+		$< $(DEVICES) $(TESTLIB)
 
 # Unit tests of the module's pure code, built for the host with a shim for
 # the kernel types, and with ASan and UBSan so a read past the guest's bytes

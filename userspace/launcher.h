@@ -38,9 +38,15 @@ enum {
 	EXIT_SIGNAL = 128,	/* plus the signal: 130 for Ctrl-C (SIGINT) */
 };
 
+#ifndef KiB
 #define KiB		(1ULL << 10)
+#endif
+#ifndef MiB
 #define MiB		(1ULL << 20)
+#endif
+#ifndef GiB
 #define GiB		(1ULL << 30)
+#endif
 
 /* --- io.c ---------------------------------------------------------------- */
 
@@ -110,7 +116,7 @@ void uart_flush(void);
 #define ACPI_SLP_TYP_S5	5	/* what _S5 tells the guest to write */
 
 void platform_init(void);
-uint64_t now_ns(void);
+uint64_t mono_ns(void);
 
 /* --- acpi.c -------------------------------------------------------------- */
 

@@ -218,10 +218,10 @@ static uint64_t tsc_khz(void)
 	struct timespec d = { .tv_nsec = 20 * 1000 * 1000 };
 	uint64_t t0, t1, c0, c1;
 
-	t0 = now_ns();
+	t0 = mono_ns();
 	c0 = __builtin_ia32_rdtsc();
 	nanosleep(&d, NULL);
-	t1 = now_ns();
+	t1 = mono_ns();
 	c1 = __builtin_ia32_rdtsc();
 	return (c1 - c0) * 1000000ULL / (t1 - t0);
 }

@@ -65,7 +65,7 @@ static uint64_t pit_ticks(const struct pit_channel *c)
 		return 0;
 	if (!c->gate)
 		return c->frozen;
-	ns = now_ns() - c->load_ns;
+	ns = mono_ns() - c->load_ns;
 	return c->frozen + (uint64_t)((unsigned __int128)ns * PIT_HZ /
 				      1000000000ULL);
 }
@@ -130,7 +130,7 @@ static void pit_load(struct pit_channel *c, unsigned int idx, uint16_t v)
 	c->count = v ? v : 0x10000;
 	c->armed = true;
 	c->frozen = 0;
-	c->load_ns = now_ns();
+	c->load_ns = mono_ns();
 	if (idx == 0)
 		pit_arm_irq0();
 }
@@ -270,7 +270,7 @@ static void portb_io(void *opaque, uint16_t port, uint8_t size, bool write,
 		if (gate) {
 			/* Modes 1, 2, 3 and 5 restart on the rising edge. */
 			if (c2->mode == 0 || c2->mode == 4)
-				c2->load_ns = now_ns();
+				c2->load_ns = mono_ns();
 			else if (c2->armed)
 				pit_load(c2, 2, c2->count & 0xffff);
 		} else {

@@ -31,7 +31,7 @@
 
 #define I8042_RESET	0xfe
 
-uint64_t now_ns(void)
+uint64_t mono_ns(void)
 {
 	struct timespec ts;
 
@@ -139,7 +139,7 @@ static void pm_io(void *opaque, uint16_t port, uint8_t size, bool write,
 	(void)opaque;
 	if (port >= ACPI_PM_TMR) {
 		if (!write) {	/* 24 bits, wrapping */
-			ticks = (unsigned __int128)now_ns() * PM_TMR_HZ /
+			ticks = (unsigned __int128)mono_ns() * PM_TMR_HZ /
 				1000000000ULL;
 			*data = (ticks & 0xffffff) >> (8 * (port - ACPI_PM_TMR));
 		}

@@ -59,7 +59,7 @@ static struct {
 	uint32_t tail;
 	struct guest_mem gm;
 	uint64_t exits[MVM_EXIT_RING_FULL + 1];
-	uint64_t posted, uart_exits;
+	uint64_t posted, uart_exits, uart_bytes;
 	uint32_t port_exits[65536][2];	/* [port][write], exits only */
 } vm;
 
@@ -126,6 +126,8 @@ static void ring_drain(void)
 	while (vm.tail != head) {
 		a = vm.ring->entries[vm.tail % n];
 		data = a.data;
+		if (a.space == MVM_SPACE_PIO && a.addr == UART_COM1)
+			vm.uart_bytes++;
 		access_one(&a, &data);
 		vm.tail++;
 		vm.posted++;
@@ -406,14 +408,15 @@ static void print_stats(void)
 
 	for (i = 0; i <= MVM_EXIT_RING_FULL; i++)
 		total += vm.exits[i];
-	fprintf(stderr, "mvm: %llu exits (%llu I/O, %llu MMIO, %llu ring full, %llu signals), %llu at the UART; %llu posted writes\r\n",
+	fprintf(stderr, "mvm: %llu exits (%llu I/O, %llu MMIO, %llu ring full, %llu signals), %llu at the UART; %llu posted writes, %llu bytes to the UART\r\n",
 		(unsigned long long)total,
 		(unsigned long long)vm.exits[MVM_EXIT_IO],
 		(unsigned long long)vm.exits[MVM_EXIT_MMIO],
 		(unsigned long long)vm.exits[MVM_EXIT_RING_FULL],
 		(unsigned long long)vm.exits[MVM_EXIT_INTR],
 		(unsigned long long)vm.uart_exits,
-		(unsigned long long)vm.posted);
+		(unsigned long long)vm.posted,
+		(unsigned long long)vm.uart_bytes);
 	for (i = 0; i < 65536; i++)
 		for (w = 0; w < 2; w++)
 			if (vm.port_exits[i][w] * 100ULL > total)
