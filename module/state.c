@@ -340,8 +340,19 @@ void mvm_fpu_load(struct mvm_vcpu *vcpu)
 
 void mvm_fpu_put(struct mvm_vcpu *vcpu)
 {
+	u64 xcr0 = xgetbv(XCR_XFEATURE_ENABLED_MASK);
+
+	/*
+	 * XSETBV is intercepted, so XCR0 is normally what mvm_fpu_load() put
+	 * there.  But QEMU's emulated SVM does not honour the XSETBV
+	 * intercept: the guest's XSETBV then sets XCR0 itself, and the value
+	 * the CPU holds now is the guest's.  Keep it, within what mvm
+	 * supports, or the next entry would take it back from the guest.
+	 */
+	if (xcr0 != vcpu->xcr0 && mvm_xcr0_ok(xcr0 & mvm_xcr0_supported))
+		vcpu->xcr0 = xcr0 & mvm_xcr0_supported;
 	/* Whatever the guest did, the host's XCR0 goes back. */
-	if (xgetbv(XCR_XFEATURE_ENABLED_MASK) != mvm_host_xcr0)
+	if (xcr0 != mvm_host_xcr0)
 		xsetbv(XCR_XFEATURE_ENABLED_MASK, mvm_host_xcr0);
 	asm volatile("xsave64 %0"
 		     : "+m" (*vcpu->xsave) : "a" ((u32)mvm_xcr0_supported),
