@@ -36,14 +36,7 @@
 #define PAGE_SIZE	4096UL
 
 /* CPUID bits the launcher hides beyond what the module already does. */
-#define CPUID_1_ECX_FMA		(1U << 12)
 #define CPUID_1_ECX_X2APIC	(1U << 21)
-#define CPUID_1_ECX_XSAVE	(1U << 26)
-#define CPUID_1_ECX_OSXSAVE	(1U << 27)
-#define CPUID_1_ECX_AVX		(1U << 28)
-#define CPUID_1_ECX_F16C	(1U << 29)
-/* AVX2 (5) and the AVX-512 family (16, 17, 21, 26-28, 30, 31). */
-#define CPUID_7_EBX_AVX_MASK	0xdc230020U
 #define CPUID_1_ECX_TSC_DL	(1U << 24)
 #define CPUID_1_EDX_APIC	(1U << 9)
 #define CPUID_1_EDX_MTRR	(1U << 12)
@@ -159,13 +152,6 @@ static void *ring_thread(void *arg)
 /*
  * The guest's CPUID: the module's supported table, less what this machine
  * does not have.
- *
- * XSAVE is hidden, and with it AVX and everything built on it: a Linux
- * guest that uses XSAVE under mvm (measured under QEMU TCG) fails its
- * first rt_sigreturn ("bad frame": XRSTOR of the signal frame faults) and
- * its init dies; with FXSAVE it runs.  Leaf 0xd's static EBX (the host's
- * size, not the guest XCR0's) and static OSXSAVE would also need care.
- * Documentation/mvm/launcher.rst lists this among the open problems.
  */
 static int setup_cpuid(void)
 {
@@ -183,22 +169,23 @@ static int setup_cpuid(void)
 		e = &c->entries[i];
 		switch (e->function) {
 		case 1:
-			e->ecx &= ~(CPUID_1_ECX_XSAVE | CPUID_1_ECX_OSXSAVE |
-				    CPUID_1_ECX_AVX | CPUID_1_ECX_FMA |
-				    CPUID_1_ECX_F16C);
 			/* One CPU, APIC id 0; no APIC, MTRRs or machine checks. */
 			e->ebx &= 0x0000ffff;
 			e->ecx &= ~(CPUID_1_ECX_X2APIC | CPUID_1_ECX_TSC_DL);
 			e->edx &= ~(CPUID_1_EDX_APIC | CPUID_1_EDX_MTRR |
 				    CPUID_1_EDX_MCE | CPUID_1_EDX_MCA);
 			break;
-		case 7:
-			if (e->index == 0)
-				e->ebx &= ~CPUID_7_EBX_AVX_MASK;
-			break;
 		case 0xd:
-			/* No XSAVE: see above. */
-			memset(&e->eax, 0, 4 * sizeof(e->eax));
+			/*
+			 * EBX is the XSAVE area size for the XCR0 in force;
+			 * the module's static table has the host's.  A guest
+			 * enables everything supported, whose size is ECX,
+			 * and Linux checks that the two agree (else it runs
+			 * without XSAVE, while CPUID's static OSXSAVE tells
+			 * its programs to use XGETBV, which then faults).
+			 */
+			if (e->index == 0)
+				e->ebx = e->ecx;
 			break;
 		case 0x80000001:
 			e->ecx &= ~(CPUID_81_ECX_EXTAPIC | CPUID_81_ECX_TOPOEXT);
