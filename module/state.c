@@ -212,6 +212,18 @@ static int mvm_msr_check(u32 index, u64 data)
 
 int mvm_guest_rdmsr(struct mvm_vcpu *vcpu, u32 index, u64 *data)
 {
+	/*
+	 * Linux reads this one without rdmsr_safe() once ACPI is up, on
+	 * every CPU it takes for one with AMD erratum 400 (family 0xf from
+	 * model 0x41, family 0x10: QEMU's qemu64 and TCG's max among them),
+	 * to see whether C1E is on.  0 says it is not, as KVM answers; a #GP
+	 * would cost the guest an "unchecked MSR access" splat.  Not
+	 * writable, and not in the userspace list.
+	 */
+	if (index == MSR_K8_INT_PENDING_MSG) {
+		*data = 0;
+		return 0;
+	}
 	if (mvm_msr_check(index, 0) == -ENOENT)
 		return -EINVAL;
 	return mvm_ops->get_msr(vcpu, index, data);

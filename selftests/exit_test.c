@@ -537,6 +537,39 @@ static int unknown_msr_gp(void)
 	return KTAP_PASS;
 }
 
+/*
+ * MSR_K8_INT_PENDING_MSG, which Linux reads unchecked on AMD CPUs with
+ * erratum 400, reads as 0 (C1E off); a write is still #GP.
+ */
+#define MSR_K8_INT_PENDING_MSG	0xc0010055
+
+static void guest_int_pending_msg(void)
+{
+	uint64_t rd, wr;
+	uint32_t lo, hi;
+
+	__asm__ volatile("mov $0xffffffff, %%eax; mov %%eax, %%edx; rdmsr"
+			 : "=a"(lo), "=d"(hi) : "c"(MSR_K8_INT_PENDING_MSG));
+	rd = ASM_SAFE("rdmsr", 0, MSR_K8_INT_PENDING_MSG, 0);
+	wr = ASM_SAFE("wrmsr", 0, MSR_K8_INT_PENDING_MSG, 0);
+	GUEST_VALUE(lo | (uint64_t)hi << 32, rd, wr);
+	GUEST_DONE();
+}
+
+static int int_pending_msg_reads_0(void)
+{
+	struct vcpu *vcpu = new_vcpu(guest_int_pending_msg);
+	struct ucall uc;
+
+	CHECK(vcpu_run_ucall(vcpu, &uc) == UCALL_VALUE, "ucall %u", uc.code);
+	CHECK(uc.args[0] == 0 && uc.args[1] == 0, "rdmsr %#" PRIx64
+	      " (fault %#" PRIx64 "), want 0", uc.args[0], uc.args[1]);
+	CHECK(uc.args[2] == (0x100 | GP_VECTOR), "wrmsr %#" PRIx64
+	      ", want #GP", uc.args[2]);
+	vcpu_run_to_done(vcpu);
+	return KTAP_PASS;
+}
+
 #define INSN_KTAP(name, insn) KTAP_CASE_T(ud_##name, 30),
 
 static const struct ktap_case cases[] = {
@@ -552,6 +585,7 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE_T(triple_fault_shutdown, 30),
 	FORBIDDEN(INSN_KTAP)
 	KTAP_CASE_T(unknown_msr_gp, 30),
+	KTAP_CASE_T(int_pending_msg_reads_0, 30),
 };
 
 KTAP_MAIN(cases)
