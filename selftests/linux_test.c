@@ -197,6 +197,11 @@ static void report_exits(const struct guest *g, double t_init, double t_prompt)
 
 static int boots_to_shell_and_powers_off(void)
 {
+	static const char *const reports[] = {
+		"WARNING:", "BUG:", "Call Trace:", "unchecked MSR access",
+		"XSAVE consistency problem", "Marking TSC unstable", NULL,
+	};
+	const char *const *r;
 	struct guest g;
 	const char *p, *cmd;
 	double t_init, t_prompt;
@@ -232,6 +237,10 @@ static int boots_to_shell_and_powers_off(void)
 		    st);
 	GUEST_CHECK(&g, strstr(g.buf, "reboot: Power down"),
 		    "the guest did not power off");
+	/* Nothing the guest kernel complained about on the way. */
+	for (r = reports; *r; r++)
+		GUEST_CHECK(&g, !strstr(g.buf, *r), "the guest logged '%s'",
+			    *r);
 	report_exits(&g, t_init, t_prompt);
 	guest_stop(&g);
 	return KTAP_PASS;
