@@ -268,8 +268,9 @@ static void uart_restore_tty(void)
 }
 
 /*
- * Raw mode, except ISIG: Ctrl-C still interrupts the launcher, which ends
- * it with status 130 (documented); every other key goes to the guest.
+ * Raw mode, except ISIG: Ctrl-C (and Ctrl-\) still signal the launcher,
+ * which ends it with status 130 (131); every other key, Ctrl-Z included,
+ * goes to the guest.
  */
 static void uart_raw_tty(void)
 {
@@ -284,6 +285,7 @@ static void uart_raw_tty(void)
 	t.c_lflag &= ~(ECHO | ECHONL | ICANON | IEXTEN);
 	t.c_cflag &= ~(CSIZE | PARENB);
 	t.c_cflag |= CS8;
+	t.c_cc[VSUSP] = _POSIX_VDISABLE;
 	t.c_cc[VMIN] = 1;
 	t.c_cc[VTIME] = 0;
 	if (tcsetattr(uart.in_fd, TCSAFLUSH, &t))

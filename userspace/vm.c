@@ -272,8 +272,6 @@ static int setup_entry(const struct guest_entry *e)
 
 static int create_vm(const struct vm_config *cfg)
 {
-	long size;
-
 	vm.dev = mvm_open();
 	if (vm.dev < 0)
 		return EXIT_NO_MVM;
@@ -294,6 +292,13 @@ static int create_vm(const struct vm_config *cfg)
 		return EXIT_ERROR;
 	}
 	madvise(vm.gm.mem, cfg->mem_size, MADV_HUGEPAGE);
+	return 0;
+}
+
+static int create_vcpu(void)
+{
+	long size;
+
 	vm.vcpu_fd = ioctl(vm.fd, MVM_CREATE_VCPU, 0);
 	if (vm.vcpu_fd < 0) {
 		fprintf(stderr, "mvm: cannot create a vCPU: %s%s\n",
@@ -386,6 +391,8 @@ static void install_signals(void)
 	sigemptyset(&sa.sa_mask);
 	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		sigaction(sigs[i], &sa, NULL);
+	/* A reader that goes away loses the guest's output, nothing more. */
+	signal(SIGPIPE, SIG_IGN);
 }
 
 static void print_stats(void)
@@ -511,6 +518,8 @@ int vm_run(const struct vm_config *cfg)
 	if (ret)
 		return ret;
 	ret = set_memory();
+	if (!ret)
+		ret = create_vcpu();
 	if (ret)
 		return ret;
 	if (setup_cpuid())
