@@ -77,6 +77,33 @@ static int help(void)
 
 /* --- images -------------------------------------------------------------- */
 
+/* NULL, or why no guest can run here (VMX vCPUs are off by default). */
+static const char *no_vcpus(void)
+{
+	const char *why = NULL;
+	int vm, vcpu;
+
+	vm = mvm_create_vm();
+	if (vm < 0)
+		return "cannot create a VM";
+	vcpu = ioctl(vm, MVM_CREATE_VCPU, 0);
+	if (vcpu < 0)
+		why = errno == EOPNOTSUPP ?
+		      "vCPUs are off (VMX without vmx_vcpus=1)" :
+		      "cannot create a vCPU";
+	else
+		close(vcpu);
+	close(vm);
+	return why;
+}
+
+#define NEED_VCPUS()							\
+	do {								\
+		const char *__why = no_vcpus();				\
+		if (__why)						\
+			SKIP("%s", __why);				\
+	} while (0)
+
 #define TMP_IMAGE	"/tmp/launcher_test.img"
 
 static int write_file(const char *path, const void *buf, size_t len)
@@ -136,6 +163,7 @@ static int flat_binary_powers_off_0(void)
 	char out[1024];
 	int st;
 
+	NEED_VCPUS();
 	st = run_image(flat_poweroff, sizeof(flat_poweroff), "-m 4M", out,
 		       sizeof(out));
 	CHECK(st == 0, "exit status %d: %s", st, out);
@@ -148,6 +176,7 @@ static int reset_exits_5(void)
 	char out[1024];
 	int st;
 
+	NEED_VCPUS();
 	st = run_image(flat_reset, sizeof(flat_reset), "", out, sizeof(out));
 	CHECK(st == 5, "exit status %d: %s", st, out);
 	return KTAP_PASS;
@@ -158,6 +187,7 @@ static int triple_fault_exits_6(void)
 	char out[1024];
 	int st;
 
+	NEED_VCPUS();
 	st = run_image(flat_triple_fault, sizeof(flat_triple_fault), "", out,
 		       sizeof(out));
 	CHECK(st == 6, "exit status %d: %s", st, out);
@@ -190,6 +220,7 @@ static int elf64_powers_off_0(void)
 	char out[1024];
 	int st;
 
+	NEED_VCPUS();
 	memset(&img, 0, sizeof(img));
 	memcpy(img.eh.e_ident, ELFMAG, SELFMAG);
 	img.eh.e_ident[EI_CLASS] = ELFCLASS64;
@@ -321,6 +352,7 @@ static int ctrl_c_exits_130_and_restores_tty(void)
 	char *name;
 	pid_t pid;
 
+	NEED_VCPUS();
 	CHECK(!write_file(TMP_IMAGE, flat_spin, sizeof(flat_spin)), "write");
 	master = posix_openpt(O_RDWR | O_NOCTTY);
 	if (master < 0)
@@ -372,6 +404,7 @@ static int sigterm_exits_143(void)
 	pid_t pid;
 	struct timespec d = { .tv_nsec = 300 * 1000 * 1000 };
 
+	NEED_VCPUS();
 	CHECK(!write_file(TMP_IMAGE, flat_spin, sizeof(flat_spin)), "write");
 	pid = fork();
 	CHECK(pid >= 0, "fork");

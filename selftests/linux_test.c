@@ -15,11 +15,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "lib/ktap.h"
+#include "lib/mvm_util.h"
 
 #define GUEST_KERNEL	"/guest/vmlinuz"
 #define GUEST_INITRD	"/guest/initrd.cpio.gz"
@@ -170,11 +172,24 @@ static void guest_stop(struct guest *g)
 
 static int skip_reason(void)
 {
+	int vm, vcpu;
+
 	if (access(GUEST_KERNEL, R_OK) || access(GUEST_INITRD, R_OK)) {
 		ktap_set_skip_reason("no %s or %s in this test VM", GUEST_KERNEL,
 				     GUEST_INITRD);
 		return 1;
 	}
+	vm = mvm_create_vm();
+	vcpu = vm >= 0 ? ioctl(vm, MVM_CREATE_VCPU, 0) : -1;
+	if (vcpu < 0 && errno == EOPNOTSUPP) {
+		ktap_set_skip_reason("vCPUs are off (VMX without vmx_vcpus=1)");
+		close(vm);
+		return 1;
+	}
+	if (vcpu >= 0)
+		close(vcpu);
+	if (vm >= 0)
+		close(vm);
 	return 0;
 }
 
