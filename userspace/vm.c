@@ -418,6 +418,23 @@ static void print_stats(void)
 					i, w ? "out" : "in", vm.port_exits[i][w]);
 }
 
+/* The vCPU's state in one line, after an exit that ends the guest. */
+static void dump_state(void)
+{
+	struct mvm_sregs sr;
+	struct mvm_regs r;
+
+	if (ioctl(vm.vcpu_fd, MVM_GET_REGS, &r) ||
+	    ioctl(vm.vcpu_fd, MVM_GET_SREGS, &sr))
+		return;
+	fprintf(stderr, "mvm: rip %#llx rsp %#llx rflags %#llx cs %#x cr0 %#llx cr2 %#llx cr3 %#llx cr4 %#llx efer %#llx\r\n",
+		(unsigned long long)r.rip, (unsigned long long)r.rsp,
+		(unsigned long long)r.rflags, sr.cs.selector,
+		(unsigned long long)sr.cr0, (unsigned long long)sr.cr2,
+		(unsigned long long)sr.cr3, (unsigned long long)sr.cr4,
+		(unsigned long long)sr.efer);
+}
+
 /* One exit; dev_lock held.  Returns an exit status, or -1 to go on. */
 static int handle_exit(void)
 {
@@ -447,12 +464,14 @@ static int handle_exit(void)
 			(unsigned long long)run->fail_entry.hardware_reason,
 			(unsigned long long)run->fail_entry.info[0],
 			(unsigned long long)run->fail_entry.info[1]);
+		dump_state();
 		return EXIT_ERROR;
 	case MVM_EXIT_INTERNAL_ERROR:
 		fprintf(stderr, "mvm: internal error %u at rip %#llx: %#llx %#llx\r\n",
 			run->internal.suberror, (unsigned long long)run->rip,
 			(unsigned long long)run->internal.data[0],
 			(unsigned long long)run->internal.data[1]);
+		dump_state();
 		return EXIT_ERROR;
 	default:
 		fprintf(stderr, "mvm: unexpected exit reason %u at rip %#llx\r\n",
