@@ -7,8 +7,9 @@
 #   make unit         build and run the host-side unit tests (no VM)
 #   make demo         boot the svm test VM, load mvm, show it working
 #   make check        every lane; LANE="svm vmx" runs some
-#   make bench        boot the svm test VM, time guest workloads under mvm,
-#                     then under KVM, print both and the ratios
+#   make bench        boot the svm test VM (LANE=vmx: the vmx one), time
+#                     guest workloads under mvm, then under KVM, print
+#                     both and the ratios
 #   make clean
 #
 # Kbuild (top-level and module/Kbuild) describes the module itself.
@@ -86,7 +87,7 @@ $(BUILD)/bench/bench: selftests/bench/bench.c selftests/lib/mvm_util.c \
 	$(CC) $(UCFLAGS) -Iselftests -o $@ $< selftests/lib/mvm_util.c
 
 bench: userspace selftests $(BUILD)/bench/bench
-	@$(VM)/run.sh bench
+	@$(VM)/run.sh bench $(LANE)
 
 check: userspace selftests
 	@$(VM)/run.sh check $(LANE)

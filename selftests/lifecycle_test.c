@@ -40,6 +40,19 @@ __asm__(
 	"1:	hlt\n"
 	"	jmp 1b\n"
 	"report_id_end:\n"
+	"successor_start:\n"
+	"	mov 0x600, %edi\n"	/* the host's word for this VM */
+	"	mov %edi, %eax\n"
+	"	inc %eax\n"
+	"	mov %eax, 0x604\n"	/* ... plus one, for the host */
+	"	mov $3, %eax\n"	/* UCALL_VALUE, args[0] = RDI */
+	"	mov $0xf0, %dx\n"
+	"	outl %eax, %dx\n"
+	"	mov $1, %eax\n"	/* UCALL_DONE */
+	"	outl %eax, %dx\n"
+	"3:	hlt\n"
+	"	jmp 3b\n"
+	"successor_end:\n"
 	"spin_start:\n"
 	"	movw $1, 0x500\n"
 	"2:	jmp 2b\n"
@@ -48,7 +61,7 @@ __asm__(
 	".popsection\n");
 
 extern const char report_id_start[], report_id_end[], spin_start[],
-	spin_end[];
+	spin_end[], successor_start[], successor_end[];
 
 static void sleep_ms(unsigned int ms)
 {
@@ -130,6 +143,40 @@ static int many_vms(void)
 		vm_free(vm);
 	}
 	CHECK(refcnt_back_to(before), "references leaked");
+	return KTAP_PASS;
+}
+
+/*
+ * VMs one after another, each vCPU likely to get the VPID (or ASID) and the
+ * page-table root page of the one before, which is freed with its memory:
+ * a translation of the predecessor's left in the TLB would let the guest
+ * read and write freed host pages.  Each guest must read the word its own
+ * host put at 0x600 and leave its answer in its own memory.
+ */
+static int successor_sees_own_memory(void)
+{
+	int i;
+
+	for (i = 0; i < 32; i++) {
+		struct vm *vm = vm_create_bare(1);
+		struct vcpu *vcpu = vcpu_create(vm, 0);
+		uint32_t *w = gpa2hva(vm, 0x600);
+		uint32_t want = 0x5a5a0000 | i;
+		struct ucall uc;
+
+		w[0] = want;
+		w[1] = 0;
+		vcpu_setup_real(vcpu, successor_start, successor_end);
+		TEST_ASSERT(vcpu_run_ucall(vcpu, &uc) == UCALL_VALUE &&
+			    uc.args[0] == want,
+			    "VM %d read %#" PRIx64 ", its host wrote %#x", i,
+			    uc.args[0], want);
+		TEST_ASSERT(w[1] == want + 1,
+			    "VM %d's store is not in its memory: %#x", i, w[1]);
+		vcpu_run_to_done(vcpu);
+		vcpu_free(vcpu);
+		vm_free(vm);
+	}
 	return KTAP_PASS;
 }
 
@@ -409,6 +456,7 @@ static int churn(void)
 static const struct ktap_case cases[] = {
 	KTAP_CASE_T(many_vms, 60),
 	KTAP_CASE_T(max_vcpus_running, 60),
+	KTAP_CASE_T(successor_sees_own_memory, 60),
 	KTAP_CASE_T(close_dev_vm_vcpu, 30),
 	KTAP_CASE_T(close_dev_vcpu_vm, 30),
 	KTAP_CASE_T(close_vm_dev_vcpu, 30),

@@ -38,6 +38,9 @@ cleanup() {
 		kill -KILL "$script_pid" 2>/dev/null || true
 		wait "$script_pid" 2>/dev/null || true
 	fi
+	# Bochs's own log (its BX_ERROR lines name the emulated CPU's faults)
+	# stays beside the serial log.
+	[ -f "$tmp/bochs.log" ] && cp "$tmp/bochs.log" "${serial%.log}.bochs.log"
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
