@@ -986,6 +986,12 @@ static int svm_handle_exit(struct svm_vcpu *svm)
 	u64 code = ((u64)vmcb->control.exit_code_hi << 32) |
 		   vmcb->control.exit_code;
 
+	/*
+	 * VMEXIT_INVALID is -1 in all 64 bits (APM 15.6, appendix C); QEMU's
+	 * TCG writes it as 32 bits.  No other exit code has its low half.
+	 */
+	if (vmcb->control.exit_code == (u32)SVM_EXIT_ERR)
+		code = SVM_EXIT_ERR;
 	vcpu->run->rip = vmcb->save.rip;
 	vcpu->run->flags = (vmcb->save.rflags & X86_EFLAGS_IF) &&
 			   !(vmcb->control.int_state &
