@@ -1783,10 +1783,14 @@ static void *ring_runner(void *arg)
 		    (io->space == MVM_SPACE_MMIO &&
 		     (io->addr != RING_MMIO || io->size != 1)) ||
 		    (io->space != MVM_SPACE_PIO && io->space != MVM_SPACE_MMIO))
-			report(f, "exit %u space %u addr %#llx size %u "
-			       "write %u", v->run->exit_reason, io->space,
+			report(f, "exit %u at rip %#llx: space %u addr %#llx "
+			       "size %u write %u (internal %u: %#llx %#llx)",
+			       v->run->exit_reason,
+			       (unsigned long long)v->run->rip, io->space,
 			       (unsigned long long)io->addr, io->size,
-			       io->write);
+			       io->write, v->run->internal.suberror,
+			       (unsigned long long)v->run->internal.data[0],
+			       (unsigned long long)v->run->internal.data[1]);
 	}
 	fz_fini(f);
 	return NULL;
