@@ -258,7 +258,8 @@ static void mvm_stos_step(struct mvm_ctx *ctx, const struct mvm_insn *insn,
  *		is a read-only slot it wrote)
  * @write:	the access was a write
  *
- * A store goes to mvm_handle_io() with RIP already past the instruction.
+ * A store goes to mvm_handle_io(), and RIP moves past the instruction once
+ * it is in the ring or in vcpu->run; on an error RIP stays on it.
  * A load records in vcpu->pending what the next MVM_RUN completes with
  * mvm_complete_read().  A REP STOS with rCX 0 never gets here (it touches
  * no memory), but if it did it would only advance RIP.
@@ -276,6 +277,7 @@ int mvm_emulate_mmio(struct mvm_vcpu *vcpu, u64 gpa, bool write)
 	unsigned int n;
 	bool faulted;
 	u64 data;
+	int r;
 
 	mvm_ctx_init(&ctx, vcpu);
 	n = mvm_fetch(&ctx, bytes, &fault, &faulted);
@@ -316,12 +318,20 @@ int mvm_emulate_mmio(struct mvm_vcpu *vcpu, u64 gpa, bool write)
 		mvm_ops->set_regs(vcpu, &ctx.regs);
 		return 0;
 	}
+	/*
+	 * The store is done only once the ring or userspace has it: a ring
+	 * whose tail userspace broke fails MVM_RUN with the guest still on
+	 * the instruction, which it runs again, as for OUT.
+	 */
+	r = mvm_handle_io(vcpu, MVM_SPACE_MMIO, gpa, insn.size, true, data);
+	if (r < 0)
+		return r;
 	if (insn.string)
 		mvm_stos_step(&ctx, &insn, mvm_next_rip(&ctx, insn.len));
 	else
 		ctx.regs.rip = mvm_next_rip(&ctx, insn.len);
 	mvm_ops->set_regs(vcpu, &ctx.regs);
-	return mvm_handle_io(vcpu, MVM_SPACE_MMIO, gpa, insn.size, true, data);
+	return r;
 }
 
 /**

@@ -25,6 +25,7 @@
 
 #include <linux/mvm.h>
 #include "mvm.h"
+#include "svm_vmrun.h"
 
 /* APM 15.30.1: VM_CR MSR. */
 #define MVM_SVM_VM_CR_SVMDIS	BIT_ULL(4)
@@ -93,14 +94,18 @@ struct svm_vcpu {
 	bool nmi_masked;
 	bool saw_nmi;
 	int saw_irq;
+	/* The guest's state as the last VMRUN found it: svm_vmcb_clobbered() */
+	struct vmcb_save_area entry_save;
+	u64 entry_gprs[R_NR];
+	u32 entry_event_inj;
+	u32 entry_event_inj_err;
+	u32 entry_int_state;
 };
 
 static struct svm_vcpu *to_svm(struct mvm_vcpu *vcpu)
 {
 	return container_of(vcpu, struct svm_vcpu, vcpu);
 }
-
-void mvm_svm_vmrun(u64 vmcb_pa, u64 host_save_pa, u64 *gprs);
 
 static int svm_probe(const char **why)
 {
@@ -981,6 +986,12 @@ static int svm_handle_exit(struct svm_vcpu *svm)
 	u64 code = ((u64)vmcb->control.exit_code_hi << 32) |
 		   vmcb->control.exit_code;
 
+	/*
+	 * VMEXIT_INVALID is -1 in all 64 bits (APM 15.6, appendix C); QEMU's
+	 * TCG writes it as 32 bits.  No other exit code has its low half.
+	 */
+	if (vmcb->control.exit_code == (u32)SVM_EXIT_ERR)
+		code = SVM_EXIT_ERR;
 	vcpu->run->rip = vmcb->save.rip;
 	vcpu->run->flags = (vmcb->save.rflags & X86_EFLAGS_IF) &&
 			   !(vmcb->control.int_state &
@@ -1077,15 +1088,67 @@ static int svm_handle_exit(struct svm_vcpu *svm)
 	}
 }
 
+/*
+ * A #VMEXIT saves the guest's state in the VMCB and loads the host's from
+ * the host save area (APM 15.6).  QEMU's TCG SVM has been seen to take a
+ * second, spurious #VMEXIT right after a real one, before the host ran an
+ * instruction: it saves the host's state, just reloaded, over the guest's,
+ * and the VMCB then holds RIP = the instruction after our VMRUN, the host's
+ * CS and CR3 (and the host's RSP: a kernel stack address).  Hardware never
+ * does that, and no guest state can match it by chance, since a guest with
+ * nested paging cannot know the host's CR3.
+ *
+ * The guest's state at that exit is lost, as is the real exit, so go back
+ * to its state at the entry and run it again; the guest's writes to its
+ * RAM since then stay, so it may see an instruction run twice, which is
+ * the best left to do, and never hand host addresses to MVM_GET_REGS.
+ */
+static bool svm_vmcb_clobbered(const struct svm_vcpu *svm)
+{
+	const struct vmcb_save_area *save = &svm->vmcb->save;
+
+	return save->rip == (unsigned long)mvm_svm_vmrun_ret &&
+	       save->cs.selector == __KERNEL_CS && save->cr3 == __read_cr3();
+}
+
+static void svm_save_entry_state(struct svm_vcpu *svm)
+{
+	const struct vmcb_control_area *c = &svm->vmcb->control;
+
+	svm->entry_save = svm->vmcb->save;
+	memcpy(svm->entry_gprs, svm->gprs, sizeof(svm->gprs));
+	svm->entry_event_inj = c->event_inj;
+	svm->entry_event_inj_err = c->event_inj_err;
+	svm->entry_int_state = c->int_state;
+}
+
+static void svm_restore_entry_state(struct svm_vcpu *svm)
+{
+	struct vmcb_control_area *c = &svm->vmcb->control;
+
+	svm->vmcb->save = svm->entry_save;
+	memcpy(svm->gprs, svm->entry_gprs, sizeof(svm->gprs));
+	c->event_inj = svm->entry_event_inj;
+	c->event_inj_err = svm->entry_event_inj_err;
+	c->int_state = svm->entry_int_state;
+	c->clean = 0;
+}
+
 static int svm_vcpu_run(struct mvm_vcpu *vcpu)
 {
 	struct svm_vcpu *svm = to_svm(vcpu);
 	int r;
 
 	svm_inject_events(svm);
+	svm_save_entry_state(svm);
 	r = svm_enter(svm);
 	if (r)
 		return r < 0 ? r : 0;
+	if (unlikely(svm_vmcb_clobbered(svm))) {
+		pr_info_ratelimited("host state in a VMCB after #VMEXIT (an emulator's bug): guest state rolled back to its entry\n");
+		svm_restore_entry_state(svm);
+		return 0;
+	}
 	return svm_handle_exit(svm);
 }
 

@@ -12,6 +12,7 @@
  * Called with interrupts off and GIF clear; returns the same way.
  */
 #include <linux/linkage.h>
+#include <linux/objtool.h>
 #include <asm/asm.h>
 #include <asm/nospec-branch.h>
 
@@ -82,6 +83,9 @@ SYM_FUNC_START(mvm_svm_vmrun)
 	 */
 	sti
 	vmrun	%rax
+	/* Where #VMEXIT returns; svm.c's svm_vmcb_clobbered() looks for it. */
+SYM_INNER_LABEL(mvm_svm_vmrun_ret, SYM_L_GLOBAL)
+	ANNOTATE_NOENDBR	/* compared with, never branched to */
 	cli
 	vmsave	%rax
 

@@ -375,6 +375,90 @@ static int tail_far_off_einval(void)
 	return bad_tail(0x80000000U);
 }
 
+/*
+ * A posted write that finds a broken tail is not done: MVM_RUN fails with
+ * EINVAL and the guest stays on the instruction (rSI, rDI and rCX too),
+ * however often it is run; once the tail is valid, the write reaches the
+ * ring exactly once.  For an MMIO store, RIP used to move before the ring
+ * was looked at, and the store was lost.
+ */
+#define RETRY_STOS	0x100		/* offset in POST_MMIO */
+
+static void guest_retry(void)
+{
+	volatile uint32_t *mmio = (volatile uint32_t *)POST_MMIO;
+	uint32_t *dst = (uint32_t *)(POST_MMIO + RETRY_STOS);
+	uint64_t n = 3;
+
+	GUEST_SYNC(0);
+	*mmio = 0x11;
+	GUEST_SYNC(1);
+	outb(POST_PORT, 0x22);
+	GUEST_SYNC(2);
+	__asm__ volatile("rep stosl" : "+D"(dst), "+c"(n) : "a"(0x33)
+			 : "memory");
+	GUEST_SYNC(3);
+	GUEST_DONE();
+}
+
+static int retry_one(struct vcpu *vcpu, uint64_t stage, uint8_t space,
+		     uint64_t addr, uint8_t size, uint64_t data,
+		     unsigned int count)
+{
+	struct mvm_ring *r = vcpu->ring;
+	struct mvm_access got[8];
+	struct mvm_regs before, after;
+	struct ucall uc;
+	unsigned int i, n;
+
+	r->tail = r->head + 3;
+	CHECK_ERRNO(__vcpu_run(vcpu), EINVAL);
+	vcpu_get_regs(vcpu, &before);
+	CHECK(before.rip == vcpu->run->rip, "stage %" PRIu64 ": RIP %#llx, "
+	      "exit at %#llx", stage, (unsigned long long)before.rip,
+	      (unsigned long long)vcpu->run->rip);
+	CHECK_ERRNO(__vcpu_run(vcpu), EINVAL);
+	vcpu_get_regs(vcpu, &after);
+	CHECK(!memcmp(&before, &after, sizeof(before)),
+	      "stage %" PRIu64 ": registers moved on a second EINVAL", stage);
+
+	r->tail = r->head;
+	CHECK(vcpu_run_ucall(vcpu, &uc) == UCALL_SYNC && uc.args[0] == stage,
+	      "stage %" PRIu64 ": ucall %u %" PRIu64, stage, uc.code,
+	      uc.args[0]);
+	n = ring_drain(vcpu, got, 8);
+	CHECK(n == count, "stage %" PRIu64 ": %u entries, want %u", stage,
+	      n, count);
+	for (i = 0; i < n; i++)
+		CHECK(got[i].space == space &&
+		      got[i].addr == addr + i * size && got[i].size == size &&
+		      got[i].write && got[i].data == data,
+		      "stage %" PRIu64 " entry %u: space %u addr %#llx size %u "
+		      "data %#llx", stage, i, got[i].space,
+		      (unsigned long long)got[i].addr, got[i].size,
+		      (unsigned long long)got[i].data);
+	return KTAP_PASS;
+}
+
+static int broken_tail_write_retried(void)
+{
+	struct vcpu *vcpu = posted_vcpu();
+	struct mvm_access got[8];
+	struct ucall uc;
+
+	vcpu_setup_long(vcpu, guest_retry);
+	CHECK(vcpu_run_ucall(vcpu, &uc) == UCALL_SYNC && uc.args[0] == 0,
+	      "ucall %u", uc.code);
+	CHECK(ring_drain(vcpu, got, 8) == 0, "ring not empty");
+	if (retry_one(vcpu, 1, MVM_SPACE_MMIO, POST_MMIO, 4, 0x11, 1) ||
+	    retry_one(vcpu, 2, MVM_SPACE_PIO, POST_PORT, 1, 0x22, 1) ||
+	    retry_one(vcpu, 3, MVM_SPACE_MMIO, POST_MMIO + RETRY_STOS, 4,
+		      0x33, 3))
+		return KTAP_FAIL;
+	vcpu_run_to_done(vcpu);
+	return KTAP_PASS;
+}
+
 /* --- eventfd --------------------------------------------------------------------- */
 
 static void guest_eventfd(void)
@@ -459,6 +543,7 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE(tail_past_head_einval),
 	KTAP_CASE(tail_too_far_behind_einval),
 	KTAP_CASE(tail_far_off_einval),
+	KTAP_CASE(broken_tail_write_retried),
 	KTAP_CASE(eventfd_on_empty_ring),
 };
 
