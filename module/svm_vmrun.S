@@ -79,9 +79,15 @@ SYM_FUNC_START(mvm_svm_vmrun)
 	/*
 	 * 15.21.1: with V_INTR_MASKING the host's RFLAGS.IF at VMRUN decides
 	 * whether a physical interrupt exits the guest.  GIF is clear, so
-	 * setting IF here lets no interrupt in on the host side.
+	 * setting IF here lets no interrupt in on the host side.  The NOP
+	 * ends STI's interrupt shadow before VMRUN: hardware keeps the host's
+	 * shadow out of the guest, but QEMU's TCG carries it in, reports it
+	 * as the guest's (int_state) when the first guest instruction exits,
+	 * and, entered again in that shadow, has been seen to deliver a host
+	 * interrupt through the host's real-mode IVT into the guest.
 	 */
 	sti
+	nop
 	vmrun	%rax
 	/* Where #VMEXIT returns; svm.c's svm_vmcb_clobbered() looks for it. */
 SYM_INNER_LABEL(mvm_svm_vmrun_ret, SYM_L_GLOBAL)
