@@ -529,22 +529,6 @@ static uint32_t count_value(struct rng *r, uint32_t max)
 	}
 }
 
-static void set_seg(struct mvm_segment *s, uint16_t sel, uint64_t base,
-		    uint32_t limit, uint8_t type, uint8_t l, uint8_t db,
-		    uint8_t g)
-{
-	memset(s, 0, sizeof(*s));
-	s->selector = sel;
-	s->base = base;
-	s->limit = limit;
-	s->type = type;
-	s->s = 1;
-	s->present = 1;
-	s->l = l;
-	s->db = db;
-	s->g = g;
-}
-
 static void real_mode_sregs(struct mvm_sregs *s)
 {
 	set_seg(&s->cs, GUEST_CODE16 >> 4, GUEST_CODE16, 0xffff, 0xb, 0, 0, 0);

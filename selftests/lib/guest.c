@@ -358,9 +358,8 @@ void vcpu_set_sregs(struct vcpu *vcpu, const struct mvm_sregs *sregs)
 
 /* --- guest modes ------------------------------------------------------------ */
 
-static void set_seg(struct mvm_segment *s, uint16_t sel, uint64_t base,
-		    uint32_t limit, uint8_t type, uint8_t l, uint8_t db,
-		    uint8_t g)
+void set_seg(struct mvm_segment *s, uint16_t sel, uint64_t base,
+	     uint32_t limit, uint8_t type, uint8_t l, uint8_t db, uint8_t g)
 {
 	memset(s, 0, sizeof(*s));
 	s->selector = sel;

@@ -173,6 +173,9 @@ void vcpu_setup_prot32(struct vcpu *vcpu, const void *entry);
 void vcpu_setup_long(struct vcpu *vcpu, void (*entry)(void));
 /* The long-mode part of vcpu_setup_long(): segments, tables, CRs, EFER. */
 void long_mode_sregs(struct mvm_sregs *sregs);
+/* A present code or data segment (S = 1) with the given fields. */
+void set_seg(struct mvm_segment *s, uint16_t sel, uint64_t base,
+	     uint32_t limit, uint8_t type, uint8_t l, uint8_t db, uint8_t g);
 /* Up to three arguments for a long-mode entry function. */
 void vcpu_args_set(struct vcpu *vcpu, uint64_t a0, uint64_t a1, uint64_t a2);
 
