@@ -210,6 +210,10 @@ static int mvm_msr_check(u32 index, u64 data)
 	}
 }
 
+#define MVM_MISC_ENABLE	(MSR_IA32_MISC_ENABLE_FAST_STRING |	\
+			 MSR_IA32_MISC_ENABLE_BTS_UNAVAIL |	\
+			 MSR_IA32_MISC_ENABLE_PEBS_UNAVAIL)
+
 int mvm_guest_rdmsr(struct mvm_vcpu *vcpu, u32 index, u64 *data)
 {
 	/*
@@ -224,6 +228,17 @@ int mvm_guest_rdmsr(struct mvm_vcpu *vcpu, u32 index, u64 *data)
 		*data = 0;
 		return 0;
 	}
+	/*
+	 * Linux's verify_cpu reads this one with a plain RDMSR on any Intel
+	 * CPU of family 6 or later, before it has an IDT, to clear XD_DISABLE
+	 * (SDM vol. 4, table 2-2): a #GP there is a triple fault.  Fast
+	 * strings on, no BTS or PEBS (mvm has no debug store), XD not
+	 * disabled, as KVM answers.  Writes of the same value are accepted.
+	 */
+	if (index == MSR_IA32_MISC_ENABLE) {
+		*data = MVM_MISC_ENABLE;
+		return 0;
+	}
 	if (mvm_msr_check(index, 0) == -ENOENT)
 		return -EINVAL;
 	return mvm_ops->get_msr(vcpu, index, data);
@@ -231,7 +246,11 @@ int mvm_guest_rdmsr(struct mvm_vcpu *vcpu, u32 index, u64 *data)
 
 int mvm_guest_wrmsr(struct mvm_vcpu *vcpu, u32 index, u64 data)
 {
-	int r = mvm_msr_check(index, data);
+	int r;
+
+	if (index == MSR_IA32_MISC_ENABLE)
+		return data == MVM_MISC_ENABLE ? 0 : -EINVAL;
+	r = mvm_msr_check(index, data);
 
 	if (r)
 		return -EINVAL;

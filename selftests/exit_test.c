@@ -570,6 +570,42 @@ static int int_pending_msg_reads_0(void)
 	return KTAP_PASS;
 }
 
+/*
+ * IA32_MISC_ENABLE, which Linux's verify_cpu reads unchecked on Intel
+ * before it has an IDT: fast strings on, BTS and PEBS unavailable, XD
+ * not disabled.  Writing the same value back is fine, any other is #GP.
+ */
+#define MSR_IA32_MISC_ENABLE	0x1a0
+#define MISC_ENABLE_WANT	((1ull << 0) | (1ull << 11) | (1ull << 12))
+
+static void guest_misc_enable(void)
+{
+	uint64_t wr_same, wr_xd;
+	uint32_t lo, hi;
+
+	__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(MSR_IA32_MISC_ENABLE));
+	wr_same = ASM_SAFE("wrmsr", lo, MSR_IA32_MISC_ENABLE, hi);
+	wr_xd = ASM_SAFE("wrmsr", lo, MSR_IA32_MISC_ENABLE, hi | 4);
+	GUEST_VALUE(lo | (uint64_t)hi << 32, wr_same, wr_xd);
+	GUEST_DONE();
+}
+
+static int misc_enable_reads(void)
+{
+	struct vcpu *vcpu = new_vcpu(guest_misc_enable);
+	struct ucall uc;
+
+	CHECK(vcpu_run_ucall(vcpu, &uc) == UCALL_VALUE, "ucall %u", uc.code);
+	CHECK(uc.args[0] == MISC_ENABLE_WANT, "rdmsr %#" PRIx64 ", want %#llx",
+	      uc.args[0], MISC_ENABLE_WANT);
+	CHECK(uc.args[1] == 0, "wrmsr of the same value: fault %#" PRIx64,
+	      uc.args[1]);
+	CHECK(uc.args[2] == (0x100 | GP_VECTOR), "wrmsr setting XD_DISABLE: %#"
+	      PRIx64 ", want #GP", uc.args[2]);
+	vcpu_run_to_done(vcpu);
+	return KTAP_PASS;
+}
+
 #define INSN_KTAP(name, insn) KTAP_CASE_T(ud_##name, 30),
 
 static const struct ktap_case cases[] = {
@@ -586,6 +622,7 @@ static const struct ktap_case cases[] = {
 	FORBIDDEN(INSN_KTAP)
 	KTAP_CASE_T(unknown_msr_gp, 30),
 	KTAP_CASE_T(int_pending_msg_reads_0, 30),
+	KTAP_CASE_T(misc_enable_reads, 30),
 };
 
 KTAP_MAIN(cases)
