@@ -19,6 +19,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <time.h>
@@ -760,21 +761,13 @@ static void guest_touch_all(uint64_t size)
 	GUEST_DONE();
 }
 
-static int touch_all_of_large_slot(void)
+/* The guest writes and reads back all of @mem, put at BIG_GPA. */
+static int touch_all(struct vm *vm, uint8_t *mem, uint64_t size)
 {
-	uint64_t size = BIG_MIB * MiB, i, t0 = now_ns();
-	struct vm *vm = vm_create(GUEST_MIB);
 	struct vcpu *vcpu = vcpu_create(vm, 0);
+	uint64_t i, t0 = now_ns();
 	struct ucall uc;
-	uint8_t *mem;
 
-	mem = mmap(NULL, size, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	CHECK(mem != MAP_FAILED, "mmap %" PRIu64 " MiB", size >> 20);
-	madvise(mem, size, MADV_HUGEPAGE);
-	if (__vm_set_region(vm, 1, 0, BIG_GPA, size, mem))
-		SKIP("a %" PRIu64 " MiB slot: errno %d (RLIMIT_MEMLOCK or RAM)",
-		     size >> 20, errno);
 	vcpu_setup_long(vcpu, (void (*)(void))guest_touch_all);
 	vcpu_args_set(vcpu, size, 0, 0);
 	CHECK(vcpu_run_ucall(vcpu, &uc) == UCALL_VALUE, "ucall %u", uc.code);
@@ -784,9 +777,89 @@ static int touch_all_of_large_slot(void)
 		CHECK(*(uint64_t *)(mem + i) == i, "host sees %#" PRIx64
 		      " at %#" PRIx64, *(uint64_t *)(mem + i), i);
 	vcpu_run_to_done(vcpu);
+	vcpu_free(vcpu);
 	ktap_diag("%" PRIu64 " MiB written and read in %.1f s", size >> 20,
 		  (now_ns() - t0) / 1e9);
 	return KTAP_PASS;
+}
+
+static int touch_all_of_large_slot(void)
+{
+	uint64_t size = BIG_MIB * MiB;
+	struct vm *vm = vm_create(GUEST_MIB);
+	uint8_t *mem;
+
+	mem = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	CHECK(mem != MAP_FAILED, "mmap %" PRIu64 " MiB", size >> 20);
+	madvise(mem, size, MADV_HUGEPAGE);
+	if (__vm_set_region(vm, 1, 0, BIG_GPA, size, mem))
+		SKIP("a %" PRIu64 " MiB slot: errno %d (RLIMIT_MEMLOCK or RAM)",
+		     size >> 20, errno);
+	return touch_all(vm, mem, size);
+}
+
+static long meminfo(const char *key)
+{
+	char line[128];
+	long v = -1;
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, strlen(key)))
+			v = strtol(line + strlen(key), NULL, 10);
+	if (f)
+		fclose(f);
+	return v;
+}
+
+static int set_nr_hugepages(long n)
+{
+	FILE *f = fopen("/proc/sys/vm/nr_hugepages", "w");
+	int r;
+
+	if (!f)
+		return -1;
+	r = fprintf(f, "%ld\n", n) < 0;
+	return fclose(f) || r ? -1 : 0;
+}
+
+#define HUGE_MIB	32
+
+/*
+ * A slot of HugeTLB pages: the guest uses all of it, and once the VM is
+ * gone every huge page is free again (a pin left behind would keep one).
+ */
+static int touch_all_of_hugetlb_slot(void)
+{
+	uint64_t size = HUGE_MIB * MiB;
+	long total, free_after;
+	struct vm *vm;
+	uint8_t *mem;
+	int r;
+
+	if (set_nr_hugepages(HUGE_MIB / 2) || meminfo("HugePages_Total:") <= 0)
+		SKIP("no HugeTLB pages in this kernel (CONFIG_HUGETLBFS)");
+	total = meminfo("HugePages_Total:");
+	if (total < HUGE_MIB / 2 || meminfo("Hugepagesize:") != 2048) {
+		set_nr_hugepages(0);
+		SKIP("%ld HugeTLB pages of %ld KiB, want %d of 2 MiB", total,
+		     meminfo("Hugepagesize:"), HUGE_MIB / 2);
+	}
+	vm = vm_create(GUEST_MIB);
+	mem = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+	CHECK(mem != MAP_FAILED, "mmap %d MiB of HugeTLB pages", HUGE_MIB);
+	CHECK(!__vm_set_region(vm, 1, 0, BIG_GPA, size, mem),
+	      "HugeTLB slot: errno %d", errno);
+	r = touch_all(vm, mem, size);
+	vm_free(vm);
+	CHECK(!munmap(mem, size), "munmap");
+	free_after = meminfo("HugePages_Free:");
+	set_nr_hugepages(0);
+	CHECK(free_after == total, "%ld of %ld huge pages free after the VM",
+	      free_after, total);
+	return r;
 }
 
 /* --- reserved CR and XCR0 values from the guest --------------------------------- */
@@ -973,6 +1046,7 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE_T(never_exits_signal_stops, 60),
 	KTAP_CASE_T(self_modifying_page_tables, 30),
 	KTAP_CASE_T(touch_all_of_large_slot, 120),
+	KTAP_CASE_T(touch_all_of_hugetlb_slot, 120),
 	KTAP_CASE_T(reserved_cr_xcr0, 30),
 	KTAP_CASE_T(cr0_high_bits_clean, 30),
 };

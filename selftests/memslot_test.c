@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -251,6 +252,76 @@ static int memfd_backed(void)
 	return KTAP_PASS;
 }
 
+/*
+ * A regular file: shared (the guest's writes go to the file) and private
+ * (copy-on-write, the file stays as it was).  /tmp is a tmpfs in the
+ * test VMs, whose pages need no writeback, so a long-term pin is allowed
+ * (for a writable one on a disk file system, recent kernels refuse it).
+ */
+static int file_backed(void)
+{
+	int vm = mvm_create_vm();
+	int fd = open("/tmp/memslot-file", O_RDWR | O_CREAT | O_TRUNC, 0600);
+	void *shared, *private;
+
+	CHECK(vm >= 0 && fd >= 0, "setup");
+	unlink("/tmp/memslot-file");
+	CHECK(!ftruncate(fd, 4 * MB), "ftruncate");
+	shared = mmap(NULL, 4 * MB, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	private = mmap(NULL, 4 * MB, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd,
+		       0);
+	CHECK(shared != MAP_FAILED && private != MAP_FAILED, "mmap");
+	CHECK(!set_region(vm, 0, 0, 0, 4 * MB, shared), "shared file slot");
+	CHECK(!set_region(vm, 1, 0, 4 * MB, 4 * MB, private),
+	      "private file slot");
+	CHECK(!set_region(vm, 2, MVM_MEM_READONLY, 8 * MB, 4 * MB, shared),
+	      "read-only slot over the same pages");
+	close(fd);
+	CHECK(!munmap(shared, 4 * MB) && !munmap(private, 4 * MB), "munmap");
+	close(vm);
+	return KTAP_PASS;
+}
+
+/*
+ * Memory that is not RAM with struct pages mvm can pin (VM_PFNMAP,
+ * VM_IO) cannot back a slot: the vDSO's data pages ([vvar]) are such a
+ * mapping in every process.
+ */
+static void *vvar_mapping(void)
+{
+	char line[256];
+	unsigned long lo = 0;
+	FILE *f = fopen("/proc/self/maps", "r");
+
+	while (f && fgets(line, sizeof(line), f)) {
+		if (strstr(line, "[vvar]")) {
+			sscanf(line, "%lx-", &lo);
+			break;
+		}
+	}
+	if (f)
+		fclose(f);
+	return (void *)lo;
+}
+
+static int pfnmap_efault(void)
+{
+	int vm = mvm_create_vm();
+	void *vvar = vvar_mapping();
+
+	CHECK(vm >= 0, "setup");
+	if (!vvar)
+		SKIP("no [vvar] mapping in this process");
+	CHECK_ERRNO(set_region(vm, 0, MVM_MEM_READONLY, 0, PAGE, vvar),
+		    EFAULT);
+	CHECK_ERRNO(set_region(vm, 0, 0, 0, PAGE, vvar), EFAULT);
+	/* Nothing half made: the slot is free for real memory. */
+	CHECK(!set_region(vm, 0, 0, 0, PAGE, anon(PAGE, PROT_READ | PROT_WRITE)),
+	      "slot after the refusals");
+	close(vm);
+	return KTAP_PASS;
+}
+
 /* Without CAP_IPC_LOCK, slots count against RLIMIT_MEMLOCK. */
 static int memlock_limit(void)
 {
@@ -307,6 +378,8 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE(too_large_e2big),
 	KTAP_CASE(munmap_under_slot),
 	KTAP_CASE(memfd_backed),
+	KTAP_CASE(file_backed),
+	KTAP_CASE(pfnmap_efault),
 	KTAP_CASE(memlock_limit),
 	KTAP_CASE_T(churn, 300),
 };
