@@ -43,10 +43,16 @@ const char *mvm_ko_path(void)
 int mvm_load(void)
 {
 	int fd = open(mvm_ko_path(), O_RDONLY | O_CLOEXEC), r, e;
+	const char *params;
 
 	if (fd < 0)
 		return -1;
-	r = syscall(SYS_finit_module, fd, "", 0);
+	/*
+	 * The parameters /init loaded it with (mvm.NAME=VALUE on the
+	 * kernel command line), so that a reload keeps them.
+	 */
+	params = getenv("MVM_PARAMS");
+	r = syscall(SYS_finit_module, fd, params ? params : "", 0);
 	e = errno;
 	close(fd);
 	errno = e;
