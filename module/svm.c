@@ -100,6 +100,7 @@ struct svm_vcpu {
 	u32 entry_event_inj;
 	u32 entry_event_inj_err;
 	u32 entry_int_state;
+	u32 entry_int_ctl;
 };
 
 static struct svm_vcpu *to_svm(struct mvm_vcpu *vcpu)
@@ -973,6 +974,15 @@ static void svm_reinject(struct svm_vcpu *svm)
 		return;
 	if ((info & SVM_EXITINTINFO_TYPE_MASK) == SVM_EXITINTINFO_TYPE_SOFT)
 		return;
+	/*
+	 * An exception is a vector below 32 other than NMI's (15.20); VMRUN
+	 * refuses any other as EVENTINJ.  No CPU reports one, but QEMU's TCG
+	 * can, after it delivered an injected interrupt twice: drop it.
+	 */
+	if ((info & SVM_EXITINTINFO_TYPE_MASK) == SVM_EXITINTINFO_TYPE_EXEPT &&
+	    ((info & SVM_EXITINTINFO_VEC_MASK) == NMI_VECTOR ||
+	     (info & SVM_EXITINTINFO_VEC_MASK) >= 32))
+		return;
 	if ((info & SVM_EXITINTINFO_TYPE_MASK) == SVM_EXITINTINFO_TYPE_NMI)
 		svm->nmi_masked = false;
 	c->event_inj = info;
@@ -1090,25 +1100,26 @@ static int svm_handle_exit(struct svm_vcpu *svm)
 
 /*
  * A #VMEXIT saves the guest's state in the VMCB and loads the host's from
- * the host save area (APM 15.6).  QEMU's TCG SVM has been seen to take a
- * second, spurious #VMEXIT right after a real one, before the host ran an
- * instruction: it saves the host's state, just reloaded, over the guest's,
- * and the VMCB then holds RIP = the instruction after our VMRUN, the host's
- * CS and CR3 (and the host's RSP: a kernel stack address).  Hardware never
- * does that, and no guest state can match it by chance, since a guest with
- * nested paging cannot know the host's CR3.
+ * the host save area (APM 15.6).  QEMU's TCG SVM has been seen to leave
+ * the host's state in the VMCB's save area instead: RIP at or just before
+ * our VMRUN, the host's CS, CR3 and RSP, with int_ctl, int_state and
+ * EXITINTINFO zeroed.  Its VMRUN, failing a check on the guest's state,
+ * saves whatever the CPU holds at that point, and that can be the host's
+ * or a mix.  Hardware never does that, and no guest state can match it by
+ * chance: a guest with nested paging cannot know the host's CR3.
  *
- * The guest's state at that exit is lost, as is the real exit, so go back
- * to its state at the entry and run it again; the guest's writes to its
- * RAM since then stay, so it may see an instruction run twice, which is
- * the best left to do, and never hand host addresses to MVM_GET_REGS.
+ * The guest's state at that exit is lost, so go back to its state at the
+ * entry: run it again, or report the failed entry with the state it had.
+ * Its writes to its RAM since then stay, so it may see an instruction run
+ * twice, which is the best left to do; never hand host addresses to
+ * MVM_GET_REGS, and never run a guest with V_INTR_MASKING lost.
  */
 static bool svm_vmcb_clobbered(const struct svm_vcpu *svm)
 {
 	const struct vmcb_save_area *save = &svm->vmcb->save;
 
-	return save->rip == (unsigned long)mvm_svm_vmrun_ret &&
-	       save->cs.selector == __KERNEL_CS && save->cr3 == __read_cr3();
+	return save->cs.selector == __KERNEL_CS && save->cr3 == __read_cr3() &&
+	       save->rip - (unsigned long)mvm_svm_vmrun_ret + 16 < 32;
 }
 
 static void svm_save_entry_state(struct svm_vcpu *svm)
@@ -1120,6 +1131,7 @@ static void svm_save_entry_state(struct svm_vcpu *svm)
 	svm->entry_event_inj = c->event_inj;
 	svm->entry_event_inj_err = c->event_inj_err;
 	svm->entry_int_state = c->int_state;
+	svm->entry_int_ctl = c->int_ctl;
 }
 
 static void svm_restore_entry_state(struct svm_vcpu *svm)
@@ -1131,23 +1143,37 @@ static void svm_restore_entry_state(struct svm_vcpu *svm)
 	c->event_inj = svm->entry_event_inj;
 	c->event_inj_err = svm->entry_event_inj_err;
 	c->int_state = svm->entry_int_state;
+	c->int_ctl = svm->entry_int_ctl;
 	c->clean = 0;
 }
 
 static int svm_vcpu_run(struct mvm_vcpu *vcpu)
 {
 	struct svm_vcpu *svm = to_svm(vcpu);
+	struct vmcb_control_area *c = &svm->vmcb->control;
 	int r;
 
 	svm_inject_events(svm);
+	/*
+	 * 15.21.1: V_INTR_MASKING keeps physical interrupts the host's.  No
+	 * VMRUN on hardware clears it; make sure no emulator's did either.
+	 */
+	c->int_ctl |= V_INTR_MASKING_MASK;
 	svm_save_entry_state(svm);
 	r = svm_enter(svm);
 	if (r)
 		return r < 0 ? r : 0;
 	if (unlikely(svm_vmcb_clobbered(svm))) {
-		pr_info_ratelimited("host state in a VMCB after #VMEXIT (an emulator's bug): guest state rolled back to its entry\n");
+		pr_info_ratelimited("host state in a VMCB after #VMEXIT %#x (an emulator's bug: RIP %+ld from VMRUN's return, int_ctl %#x): guest state rolled back to its entry\n",
+				    c->exit_code,
+				    (long)(svm->vmcb->save.rip -
+					   (unsigned long)mvm_svm_vmrun_ret),
+				    c->int_ctl);
+		/* A failed entry is still reported, with the state it had. */
+		r = c->exit_code == (u32)SVM_EXIT_ERR;
 		svm_restore_entry_state(svm);
-		return 0;
+		if (!r)
+			return 0;
 	}
 	return svm_handle_exit(svm);
 }
