@@ -9,6 +9,11 @@
  * /dev/kvm, and prints each figure as a KTAP diagnostic line
  * ("# name: mvm X unit, kvm Y unit, ratio R") and a summary table.
  *
+ * One figure is a whole Linux boot: the launcher (/usr/bin/mvm) boots the
+ * test VM's kernel while mvm is loaded, and QEMU with -accel kvm -M microvm
+ * boots the same kernel and initramfs once KVM is; see "Linux boot to init"
+ * below.
+ *
  * Both hypervisors run the same guest bytes: 32-bit flat protected mode
  * without paging, so a guest-physical address is a linear address.  Each
  * figure is the median of REPS repetitions; a repetition's iteration count
@@ -21,12 +26,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -541,11 +549,13 @@ struct figure {
 	int higher_better;
 	uint64_t n[2];		/* iterations per repetition */
 	double v[2];		/* the median; 0: not measured */
+	const char *skip;	/* why it was not measured at all */
+	int failed;		/* a run failed: the figure is not ok */
 };
 
 enum {
 	F_CPUID, F_PIO, F_POSTED_SYNC, F_POSTED_COALESCED, F_POSTED_EXITS,
-	F_TOUCH, F_SLOT_TOUCH, F_CYCLE, NR_FIGURES
+	F_TOUCH, F_SLOT_TOUCH, F_CYCLE, F_BOOT, NR_FIGURES
 };
 
 static struct figure figs[NR_FIGURES] = {
@@ -557,6 +567,7 @@ static struct figure figs[NR_FIGURES] = {
 	[F_TOUCH] = { "first_touch", "ns/page", 0 },
 	[F_SLOT_TOUCH] = { "slot_set_and_touch", "ns/page", 0 },
 	[F_CYCLE] = { "vm_create_destroy", "us/cycle", 0 },
+	[F_BOOT] = { "linux_boot_to_init", "s", 0 },
 };
 
 static int cmp_double(const void *a, const void *b)
@@ -633,6 +644,183 @@ static uint64_t measure(struct ctx *c, const char *name,
 	return n;
 }
 
+/* --- Linux boot to init ---------------------------------------------------- */
+
+/*
+ * The launcher, and QEMU with -accel kvm -M microvm, boot the same kernel
+ * and initramfs (the svm lane's /guest: the test VM's own kernel and
+ * selftests/vm/guest-init) with the same command line, memory and one
+ * vCPU.  A run is timed from fork() to the guest init's first line on the
+ * serial console (GUEST_MARKER), which mvm.guest=bench follows with a
+ * power-off.  The launcher appends tsc_early_khz= and tsc=reliable
+ * (launcher.rst says why); microvm's guest gets kvmclock instead.
+ */
+#define GUEST_KERNEL	"/guest/vmlinuz"
+#define GUEST_INITRD	"/guest/initrd.cpio.gz"
+#define GUEST_MEM	"256M"
+#define GUEST_APPEND	"console=ttyS0 quiet panic=-1 pci=noearly mvm.guest=bench"
+#define GUEST_MARKER	"mvm-guest: init after "
+#define LAUNCHER	"/usr/bin/mvm"
+#define QEMU		"/usr/bin/qemu-system-x86_64"
+#define QEMU_DATA	"/usr/share/qemu"	/* qboot, linuxboot_dma.bin */
+#define BOOT_REPS	3
+#define BOOT_TIMEOUT_S	240	/* to the marker */
+#define POWEROFF_S	30	/* from the marker to the VMM's exit */
+#define BOOT_OUT_MAX	(64 * 1024)
+
+static const char *const mvm_boot[] = {
+	LAUNCHER, "run", "-k", GUEST_KERNEL, "-i", GUEST_INITRD,
+	"-m", GUEST_MEM, "-p", GUEST_APPEND, NULL,
+};
+
+/* -L: the firmware that run.sh's stage_qemu puts in the test VM. */
+static const char *const qemu_boot[] = {
+	QEMU, "-nodefaults", "-no-user-config", "-L", QEMU_DATA,
+	"-accel", "kvm", "-M", "microvm", "-cpu", "host",
+	"-m", GUEST_MEM, "-smp", "1", "-nographic", "-serial", "stdio",
+	"-no-reboot", "-kernel", GUEST_KERNEL, "-initrd", GUEST_INITRD,
+	"-append", GUEST_APPEND, NULL,
+};
+
+struct boot {
+	double init_s;		/* fork() to the marker; < 0: none */
+	double guest_s;		/* the guest's uptime at the marker */
+	int status;		/* the VMM's exit status, 128 + N: signal N */
+	char out[BOOT_OUT_MAX + 1];	/* the VMM's output (the last of it) */
+	size_t len;
+};
+
+/* Appends what the pipe holds; 0 at its end (the VMM has exited). */
+static ssize_t boot_read(struct boot *b, int fd)
+{
+	ssize_t n;
+
+	if (b->len == BOOT_OUT_MAX) {
+		/* Keep the later half, which has the marker if it came. */
+		memmove(b->out, b->out + BOOT_OUT_MAX / 2, BOOT_OUT_MAX / 2);
+		b->len = BOOT_OUT_MAX / 2;
+	}
+	n = read(fd, b->out + b->len, BOOT_OUT_MAX - b->len);
+	if (n > 0) {
+		b->len += n;
+		b->out[b->len] = '\0';
+	}
+	return n;
+}
+
+/* One boot: the VMM's output to a pipe, stdin at its end. */
+static void boot_once(const char *const *argv, struct boot *b)
+{
+	struct pollfd p = { .events = POLLIN };
+	uint64_t t0, end;
+	const char *m;
+	int fds[2], st;
+	pid_t pid;
+
+	memset(b, 0, sizeof(*b));
+	b->init_s = -1;
+	b->status = -1;
+	if (pipe2(fds, O_CLOEXEC))
+		return;
+	t0 = now_ns();
+	pid = fork();
+	if (pid < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return;
+	}
+	if (!pid) {
+		int null = open("/dev/null", O_RDONLY);
+
+		dup2(null, 0);
+		dup2(fds[1], 1);
+		dup2(fds[1], 2);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	close(fds[1]);
+	p.fd = fds[0];
+	end = t0 + BOOT_TIMEOUT_S * 1000000000ULL;
+	while (now_ns() < end) {
+		if (poll(&p, 1, 100) <= 0)
+			continue;
+		if (boot_read(b, p.fd) <= 0)
+			break;
+		m = strstr(b->out, GUEST_MARKER);
+		if (b->init_s < 0 && m) {
+			b->init_s = (now_ns() - t0) / 1e9;
+			end = now_ns() + POWEROFF_S * 1000000000ULL;
+		}
+	}
+	if (waitpid(pid, &st, WNOHANG) != pid) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &st, 0);
+	}
+	b->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	close(p.fd);
+	m = strstr(b->out, GUEST_MARKER);
+	if (m)
+		sscanf(m + strlen(GUEST_MARKER), "%lf", &b->guest_s);
+}
+
+static void boot_dump(const char *name, const struct boot *b)
+{
+	char *copy = strdup(b->out), *line, *save;
+
+	for (line = copy ? strtok_r(copy, "\r\n", &save) : NULL; line;
+	     line = strtok_r(NULL, "\r\n", &save))
+		printf("#   %s: %s\n", name, line);
+	free(copy);
+}
+
+/* The medians of the guest's uptime at init: the part its kernel ran. */
+static double boot_guest_s[2];
+
+/*
+ * BOOT_REPS boots of @argv; the median time to init goes to figure
+ * F_BOOT for hypervisor @h.  The first boot's output is printed, and that
+ * of any boot that does not reach init.
+ */
+static void measure_boot(const char *name, const char *const *argv, int h)
+{
+	static struct boot b;
+	struct figure *f = &figs[F_BOOT];
+	double v[BOOT_REPS], g[BOOT_REPS];
+	int i;
+
+	if (access(GUEST_KERNEL, R_OK) || access(GUEST_INITRD, R_OK)) {
+		f->skip = "no " GUEST_KERNEL " in this test VM";
+		return;
+	}
+	if (access(argv[0], X_OK)) {
+		printf("# %s linux_boot_to_init: no %s\n", name, argv[0]);
+		f->skip = h == KVM ? "no QEMU in this test VM" : "no launcher";
+		return;
+	}
+	printf("# %s linux_boot_to_init: MemAvailable %ld MiB, %s\n", name,
+	       mem_available_mib(), GUEST_APPEND);
+	for (i = 0; i < BOOT_REPS; i++) {
+		boot_once(argv, &b);
+		if (b.init_s < 0) {
+			printf("# %s linux_boot_to_init: run %d: no \"%s\" within %d s, exit status %d; its output:\n",
+			       name, i + 1, GUEST_MARKER, BOOT_TIMEOUT_S,
+			       b.status);
+			boot_dump(name, &b);
+			f->failed = 1;
+			return;
+		}
+		printf("# %s linux_boot_to_init: run %d: %.2f s to init (guest uptime %.2f s), exit status %d\n",
+		       name, i + 1, b.init_s, b.guest_s, b.status);
+		if (!i)
+			boot_dump(name, &b);
+		v[i] = b.init_s;
+		g[i] = b.guest_s;
+	}
+	f->v[h] = median(v, BOOT_REPS);
+	f->n[h] = 1;
+	boot_guest_s[h] = median(g, BOOT_REPS);
+}
+
 static void run_all(struct hv *hv, int h)
 {
 	struct ctx c = { .hv = hv };
@@ -703,10 +891,11 @@ static int load_kvm(void)
 	return system(cmd);
 }
 
-static void print_results(void)
+/* Prints the figures; returns how many are not ok. */
+static int print_results(void)
 {
 	const struct figure *f;
-	int i;
+	int i, failed = 0;
 
 	/* mvm's posted rate against KVM's synchronous port I/O, from (2). */
 	figs[F_POSTED_SYNC].v[MVM] = figs[F_POSTED_COALESCED].v[MVM];
@@ -722,13 +911,20 @@ static void print_results(void)
 		printf("# %s: mvm %.4g %s, kvm %.4g %s, ratio %.3g\n", f->name,
 		       f->v[MVM], f->unit, f->v[KVM], f->unit,
 		       f->v[KVM] ? f->v[MVM] / f->v[KVM] : 0.0);
-		if (f->v[MVM] && f->v[KVM])
+		if (f->failed) {
+			printf("not ok %d %s # a run failed\n", i + 1, f->name);
+			failed++;
+		} else if (f->skip) {
+			printf("ok %d %s # SKIP %s\n", i + 1, f->name, f->skip);
+		} else if (f->v[MVM] && f->v[KVM]) {
 			printf("ok %d %s\n", i + 1, f->name);
-		else if (f->v[MVM] || i == F_POSTED_EXITS)
+		} else if (f->v[MVM] || i == F_POSTED_EXITS) {
 			printf("ok %d %s # SKIP not measured on KVM\n", i + 1,
 			       f->name);
-		else
+		} else {
 			printf("not ok %d %s\n", i + 1, f->name);
+			failed++;
+		}
 	}
 	printf("# posted writes vs KVM synchronous port I/O: %.1fx (target >= 10x)\n",
 	       figs[F_POSTED_SYNC].v[KVM] ?
@@ -736,8 +932,15 @@ static void print_results(void)
 	printf("# posted writes vs mvm's own synchronous port I/O: %.2fx\n",
 	       figs[F_PIO].v[MVM] ?
 	       figs[F_POSTED_SYNC].v[MVM] * figs[F_PIO].v[MVM] / 1e9 : 0.0);
-	printf("#\n# Summary: medians of %d runs; QEMU TCG emulated time, only the ratios mean anything\n",
-	       REPS);
+	f = &figs[F_BOOT];
+	printf("# Linux boot to init, mvm vs QEMU -accel kvm -M microvm: %.2f (target <= 1)\n",
+	       f->v[KVM] ? f->v[MVM] / f->v[KVM] : 0.0);
+	printf("# of which the guest's uptime at init (median): mvm %.2f s, QEMU %.2f s; the rest is the VMM, firmware and the kernel's decompression\n",
+	       boot_guest_s[MVM], boot_guest_s[KVM]);
+	printf("#\n# Summary: medians of %d runs (%s: %d); QEMU TCG emulated time, only the ratios mean anything\n",
+	       REPS, figs[F_BOOT].name, BOOT_REPS);
+	printf("# %s: kvm is QEMU -accel kvm -M microvm, seconds from fork to the guest's init\n",
+	       figs[F_BOOT].name);
 	printf("# %-28s %-16s %12s %12s %9s  %s\n", "figure", "unit", "mvm",
 	       "kvm", "mvm/kvm", "better");
 	for (i = 0; i < NR_FIGURES; i++) {
@@ -753,6 +956,7 @@ static void print_results(void)
 		       (unsigned long long)figs[i].n[MVM],
 		       (unsigned long long)figs[i].n[KVM]);
 	printf("\n");
+	return failed;
 }
 
 int main(void)
@@ -770,6 +974,8 @@ int main(void)
 	printf("# mvm phase (backend %ld), %d runs per figure\n", backend, REPS);
 	run_all(&mvm, MVM);
 	close(mvm.dev);
+	/* The launcher's VMs, while mvm still owns SVM or VMX. */
+	measure_boot("mvm", mvm_boot, MVM);
 
 	if (mvm_unload())
 		die("delete_module(mvm)");
@@ -782,7 +988,7 @@ int main(void)
 		       kvm.coalesced_pgoff, kvm.coalesced_pio);
 		run_all(&kvm, KVM);
 		close(kvm.dev);
+		measure_boot("qemu", qemu_boot, KVM);
 	}
-	print_results();
-	return 0;
+	return print_results() ? 1 : 0;
 }

@@ -122,10 +122,32 @@ guest_kernel() {
 	echo "$(kernel_tree "$abi")/boot/vmlinuz-$abi"
 }
 
+# stage_qemu STAGE: QEMU, to run in the test VM for make bench's Linux boot
+# figure: the binary, every library ldd lists and the dynamic loader, at
+# their paths, and the firmware -M microvm loads (qboot as bios-microvm.bin,
+# and linuxboot_dma.bin, the option ROM that boots its -kernel) in
+# /usr/share/qemu, which the benchmark passes as -L.
+stage_qemu() {
+	local stage=$1 qemu=/usr/bin/qemu-system-x86_64 f
+	if ldd "$qemu" | grep 'not found' >&2; then
+		die "$qemu: libraries missing"
+	fi
+	cp "$qemu" "$stage/usr/bin/"
+	for f in $(ldd "$qemu" | grep -oE '/[^ ]+'); do
+		mkdir -p "$stage$(dirname "$f")"
+		cp -L "$f" "$stage$f"
+	done
+	mkdir -p "$stage/usr/share/qemu"
+	for f in bios-microvm.bin linuxboot_dma.bin; do
+		cp -L "/usr/share/qemu/$f" "$stage/usr/share/qemu/"
+	done
+}
+
 # make_initramfs OUT KO [TREE ABI]: busybox, /init, mvm.ko, the launcher, the
 # selftests, and the kernel's KVM modules when TREE is given; with
 # $MVM_GUEST_KERNEL, that kernel and a guest initramfs under /guest for the
-# launcher to boot.
+# launcher to boot; with $MVM_BENCH_BIN, the benchmark, and with
+# $MVM_BENCH_QEMU as well, QEMU (stage_qemu).
 make_initramfs() {
 	local out=$1 ko=$2 tree=${3:-} abi=${4:-} stage
 	stage=$(mktemp -d)
@@ -146,6 +168,7 @@ make_initramfs() {
 	if [ -n "${MVM_BENCH_BIN:-}" ]; then
 		mkdir -p "$stage/bench"
 		cp "$MVM_BENCH_BIN" "$stage/bench/bench"
+		[ -n "${MVM_BENCH_QEMU:-}" ] && stage_qemu "$stage"
 	fi
 	[ -n "$tree" ] && stage_kvm_modules "$tree" "$abi" "$stage"
 	if [ -n "${MVM_GUEST_KERNEL:-}" ]; then
@@ -482,24 +505,31 @@ bench_log_ok() {
 
 # make bench [LANE=svm|vmx]: that lane's VM (Debian's 6.1; QEMU TCG -cpu max
 # or Bochs corei7_skylake_x) with mvm.mode=bench: mvm, then KVM in the same
-# boot.  The benchmark's KTAP goes to stdout.
+# boot.  The benchmark's KTAP goes to stdout.  In the svm lane it also times
+# a Linux boot under the launcher and under QEMU -accel kvm -M microvm: the
+# test VM gets the guest kernel and initramfs of the svm lane, and QEMU.
 cmd_bench() {
 	local lane=${1:-svm} abi tree ko initrd logf t0=$SECONDS status=0 rc=0
 	local boot timeout append="console=ttyS0 quiet panic=-1 mvm.mode=bench"
+	local gk= qemu=
 	need_host_pkgs
 	[ -x "$MVM_BUILD/bench/bench" ] || die "no $MVM_BUILD/bench/bench: use make bench"
+	abi=$(kernel_abi 6.1)
+	tree=$(kernel_tree "$abi")
 	case $lane in
-	svm) boot=boot_qemu timeout=${MVM_BENCH_TIMEOUT:-600} ;;
+	svm) boot=boot_qemu timeout=${MVM_BENCH_TIMEOUT:-900}
+	     append="$append mvm_watchdog=600"
+	     gk="$tree/boot/vmlinuz-$abi" qemu=1 ;;
 	vmx) boot=boot_bochs timeout=${MVM_BENCH_TIMEOUT:-2400}
 	     append="$append ${LANE_APPEND[vmx]} mvm_watchdog=1800" ;;
 	*) die "make bench: LANE is svm or vmx, not '$lane'" ;;
 	esac
 	logf="$MVM_BUILD/bench-$lane.log"
-	abi=$(kernel_abi 6.1)
-	tree=$(kernel_tree "$abi")
 	ko=$(build_module "$(kernel_headers "$abi")" "$abi")
 	initrd="$MVM_BUILD/initrd-bench-$abi.cpio.gz"
-	MVM_BENCH_BIN="$MVM_BUILD/bench/bench" make_initramfs "$initrd" "$ko" "$tree" "$abi"
+	MVM_BENCH_BIN="$MVM_BUILD/bench/bench" MVM_BENCH_QEMU=$qemu MVM_GUEST_KERNEL=$gk \
+		make_initramfs "$initrd" "$ko" "$tree" "$abi"
+	log "bench initramfs: $(du -m "$initrd" | cut -f1) MiB"
 	log "booting Linux $abi in the $lane lane's emulator: mvm, then KVM"
 	$boot "$tree/boot/vmlinuz-$abi" "$initrd" "$append" "$logf" "$timeout" ||
 		status=$?
