@@ -34,7 +34,7 @@ declare -A LANE_TIMEOUT=([svm]=${MVM_SVM_TIMEOUT:-600} [svm-6.12]=600 [vmx]=1800
 # Without AVX-512, XSAVES and XSAVEC the kernel uses the standard format,
 # which Bochs gets right.  mitigations=off quiets the RETBleed notice about
 # its CPU model.
-declare -A LANE_APPEND=([vmx]="clearcpuid=avx512f,xsaves,xsavec mitigations=off")
+declare -A LANE_APPEND=([vmx]="clearcpuid=avx512f,xsaves,xsavec mitigations=off mvm_test_watchdog=1200")
 
 # Kernel-log lines that fail a lane: oopses, warnings, sanitizer and lockdep
 # reports, leaks, hung tasks and lockups.
