@@ -295,7 +295,8 @@ static void *vvar_mapping(void)
 
 	while (f && fgets(line, sizeof(line), f)) {
 		if (strstr(line, "[vvar]")) {
-			sscanf(line, "%lx-", &lo);
+			if (sscanf(line, "%lx-", &lo) != 1)
+				lo = 0;
 			break;
 		}
 	}

@@ -252,7 +252,7 @@ check_vm_log() {
 	fi
 	# Selftest output: the init script indents each binary's KTAP by four.
 	sed -n '/^KTAP version 1$/,/^MVM-DMESG-BEGIN$/p' "$clean" > "$clean.ktap"
-	local line name bin_failed=0 leaf_failed=0
+	local line name why bin_failed=0 leaf_failed=0
 	while IFS= read -r line; do
 		case $line in
 		"    ok "*"# SKIP"*)
@@ -269,8 +269,14 @@ check_vm_log() {
 		"    #"*)
 			echo "    $line" ;;
 		"not ok "*)
-			# A binary that failed without a failing case crashed.
-			[ $leaf_failed = 0 ] && result FAIL "${line#not ok [0-9]* }" crashed
+			# A binary that failed without a failing case crashed,
+			# or was stuck (status 124: /init's watchdog killed it).
+			name=${line#not ok [0-9]* }
+			case $name in
+			*"exit status 124") why="stuck, killed by the test watchdog" ;;
+			*) why=crashed ;;
+			esac
+			[ $leaf_failed = 0 ] && result FAIL "${name%% # *}" "$why"
 			leaf_failed=0 ;;
 		"ok "*)
 			leaf_failed=0 ;;
