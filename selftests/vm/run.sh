@@ -25,7 +25,7 @@ set -euo pipefail
 
 ALL_LANES="lint svm svm-6.12 vmx debug"
 # Seconds a lane's VM may run before it is killed and the lane fails.
-declare -A LANE_TIMEOUT=([svm]=${MVM_SVM_TIMEOUT:-600} [svm-6.12]=600 [vmx]=1800 [debug]=1200)
+declare -A LANE_TIMEOUT=([svm]=${MVM_SVM_TIMEOUT:-600} [svm-6.12]=600 [vmx]=${MVM_VMX_TIMEOUT:-1800} [debug]=1200)
 # Extra kernel parameters, for Bochs 2.7's XSAVE bugs (testing.rst, "vmx"):
 # its skylake_x enumerates the AVX-512 components inconsistently, which 6.1
 # WARNs about at boot ("XSAVE consistency problem"); and its XSAVEC and
@@ -339,10 +339,8 @@ debian_lane() {
 	kdir=$(kernel_headers "$abi")
 	ko=$(build_module "$kdir" "$abi")
 	initrd="$MVM_BUILD/initrd-$abi.cpio.gz"
-	# The lane's own kernel is also the launcher's Linux guest; not in
-	# the vmx lane, whose vCPUs are off (and Bochs loads it slowly).
+	# The lane's own kernel is also the launcher's Linux guest.
 	local gk="$tree/boot/vmlinuz-$abi"
-	[ "$name" = vmx ] && gk=
 	MVM_GUEST_KERNEL=$gk make_initramfs "$initrd" "$ko" "$tree" "$abi"
 	vm_lane "$name" "$emu, Linux $abi" "$boot" "$tree/boot/vmlinuz-$abi" "$initrd"
 }
