@@ -630,6 +630,36 @@ static int never_exits_signal_stops(void)
 	return KTAP_PASS;
 }
 
+/*
+ * Real mode running away through zeroed memory: ADD [BX+SI], AL up to the
+ * end of the segment, #GP on the fetch past IP 0xffff, delivered through
+ * an IVT of zeros to 0000:0000, and again, for ever: the exception never
+ * exits.  fuzz_test's random real-mode code ends up here, and Bochs's VMX
+ * showed the host wedged in it.  A signal must still stop it.
+ */
+static int real_mode_runaway_signal_stops(void)
+{
+	struct vcpu *vcpu = vcpu_create(vm_create_bare(GUEST_MIB), 0);
+	pthread_t self = pthread_self(), t;
+	int i;
+
+	install_kick_handler(SIGUSR1);
+	vcpu_setup_real(vcpu, NULL, NULL);
+	for (i = 0; i < 3; i++) {
+		uint64_t t0 = now_ns();
+
+		CHECK(!pthread_create(&t, NULL, kick_thread, &self),
+		      "pthread_create");
+		CHECK_ERRNO(__vcpu_run(vcpu), EINTR);
+		pthread_join(t, NULL);
+		CHECK(vcpu->run->exit_reason == MVM_EXIT_INTR, "exit %s",
+		      exit_reason_str(vcpu->run->exit_reason));
+		CHECK(now_ns() - t0 < 10000000000ULL, "took %.1f s",
+		      (now_ns() - t0) / 1e9);
+	}
+	return KTAP_PASS;
+}
+
 /* --- page tables the guest rewrites under itself --------------------------------- */
 
 #define PT_PAGE		0x380000UL	/* a page table the guest builds */
@@ -1044,6 +1074,7 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE_T(string_io_huge_down, 30),
 	KTAP_CASE_T(exception_storm, 120),
 	KTAP_CASE_T(never_exits_signal_stops, 60),
+	KTAP_CASE_T(real_mode_runaway_signal_stops, 60),
 	KTAP_CASE_T(self_modifying_page_tables, 30),
 	KTAP_CASE_T(touch_all_of_large_slot, 120),
 	KTAP_CASE_T(touch_all_of_hugetlb_slot, 120),
