@@ -641,7 +641,7 @@ static int real_mode_runaway_signal_stops(void)
 {
 	struct vcpu *vcpu = vcpu_create(vm_create_bare(GUEST_MIB), 0);
 	pthread_t self = pthread_self(), t;
-	int i;
+	int i, r;
 
 	install_kick_handler(SIGUSR1);
 	vcpu_setup_real(vcpu, NULL, NULL);
@@ -650,10 +650,15 @@ static int real_mode_runaway_signal_stops(void)
 
 		CHECK(!pthread_create(&t, NULL, kick_thread, &self),
 		      "pthread_create");
-		CHECK_ERRNO(__vcpu_run(vcpu), EINTR);
+		r = __vcpu_run(vcpu);
 		pthread_join(t, NULL);
-		CHECK(vcpu->run->exit_reason == MVM_EXIT_INTR, "exit %s",
-		      exit_reason_str(vcpu->run->exit_reason));
+		if (r == 0)
+			vcpu_describe_exit(vcpu);
+		CHECK(r == -1 && errno == EINTR &&
+		      vcpu->run->exit_reason == MVM_EXIT_INTR,
+		      "run %d, exit %s at %#llx, want EINTR", r,
+		      exit_reason_str(vcpu->run->exit_reason),
+		      (unsigned long long)vcpu->run->rip);
 		CHECK(now_ns() - t0 < 10000000000ULL, "took %.1f s",
 		      (now_ns() - t0) / 1e9);
 	}
