@@ -614,6 +614,9 @@ static void svm_queue_exception(struct mvm_vcpu *vcpu, u8 vector,
 {
 	struct vmcb *vmcb = to_svm(vcpu)->vmcb;
 
+	/* Real mode pushes no error code (APM vol. 2, 8.2 and 15.20). */
+	if (!(vmcb->save.cr0 & X86_CR0_PE))
+		has_error = false;
 	vmcb->control.event_inj = vector | SVM_EVTINJ_TYPE_EXEPT |
 				  SVM_EVTINJ_VALID |
 				  (has_error ? SVM_EVTINJ_VALID_ERR : 0);

@@ -1031,6 +1031,12 @@ static void __vmx_queue_exception(struct vmx_vcpu *vmx, u8 vector,
 {
 	u32 info = vector | INTR_TYPE_HARD_EXCEPTION | INTR_INFO_VALID_MASK;
 
+	/*
+	 * Real mode pushes no error code, and with unrestricted guest an
+	 * entry that would deliver one fails (SDM vol. 3, 26.2.1.3).
+	 */
+	if (!(vmcs_read(GUEST_CR0) & X86_CR0_PE))
+		has_error = false;
 	if (has_error) {
 		info |= INTR_INFO_DELIVER_CODE_MASK;
 		vmcs_write(VM_ENTRY_EXCEPTION_ERROR_CODE, error);
@@ -1460,6 +1466,13 @@ static void vmx_reinject(struct vmx_vcpu *vmx)
 		vmcs_write(VM_ENTRY_INSTRUCTION_LEN,
 			   vmcs_read(VM_EXIT_INSTRUCTION_LEN));
 	}
+	/*
+	 * As in __vmx_queue_exception(): no error code in real mode.  Bochs
+	 * reports one for a #GP whose real-mode delivery an exit cut short,
+	 * and the next entry failed on it (VM-instruction error 7).
+	 */
+	if (!(vmcs_read(GUEST_CR0) & X86_CR0_PE))
+		info &= ~VECTORING_INFO_DELIVER_CODE_MASK;
 	if (info & VECTORING_INFO_DELIVER_CODE_MASK)
 		vmcs_write(VM_ENTRY_EXCEPTION_ERROR_CODE,
 			   vmcs_read(IDT_VECTORING_ERROR_CODE));

@@ -606,6 +606,52 @@ static int misc_enable_reads(void)
 	return KTAP_PASS;
 }
 
+/*
+ * A #GP mvm injects in real mode (here for an unknown MSR) pushes FLAGS,
+ * CS and IP, and no error code: the handler reports how many bytes the
+ * delivery pushed.  Asked to deliver one, VMX refuses the entry outright
+ * (SDM vol. 3, 26.2.1.3); QEMU's SVM ignores EV in real mode.
+ */
+__asm__(".pushsection .text\n"
+	".code16\n"
+	"rm_gp_start:\n"
+	"	movw $(rm_gp_handler - rm_gp_start), 13 * 4\n"
+	"	movw $0x1000, 13 * 4 + 2\n"	/* GUEST_CODE16 >> 4 */
+	"	mov %sp, %bx\n"
+	"	mov $0xdeadbeef, %ecx\n"
+	"	rdmsr\n"
+	"	mov $0xffff, %ax\n"		/* no #GP: report -1 */
+	"	out %ax, $0xe0\n"
+	"1:	hlt\n"
+	"	jmp 1b\n"
+	"rm_gp_handler:\n"
+	"	sub %sp, %bx\n"
+	"	mov %bx, %ax\n"
+	"	out %ax, $0xe0\n"
+	"2:	hlt\n"
+	"	jmp 2b\n"
+	"rm_gp_end:\n"
+	".code64\n"
+	".popsection\n");
+
+extern const char rm_gp_start[], rm_gp_end[];
+
+static int real_mode_gp_no_error_code(void)
+{
+	struct vcpu *vcpu = vcpu_create(vm_create(GUEST_MIB), 0);
+	struct mvm_access *io = &vcpu->run->io;
+
+	vcpu_setup_real(vcpu, rm_gp_start, rm_gp_end);
+	vcpu_run(vcpu);
+	if (vcpu->run->exit_reason != MVM_EXIT_IO)
+		vcpu_describe_exit(vcpu);
+	CHECK(vcpu->run->exit_reason == MVM_EXIT_IO && io->addr == 0xe0 &&
+	      io->write, "exit %s", exit_reason_str(vcpu->run->exit_reason));
+	CHECK((uint16_t)io->data == 6, "the #GP pushed %d bytes, want 6 "
+	      "(FLAGS, CS, IP)", (int16_t)io->data);
+	return KTAP_PASS;
+}
+
 #define INSN_KTAP(name, insn) KTAP_CASE_T(ud_##name, 30),
 
 static const struct ktap_case cases[] = {
@@ -623,6 +669,7 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE_T(unknown_msr_gp, 30),
 	KTAP_CASE_T(int_pending_msg_reads_0, 30),
 	KTAP_CASE_T(misc_enable_reads, 30),
+	KTAP_CASE_T(real_mode_gp_no_error_code, 30),
 };
 
 KTAP_MAIN(cases)
