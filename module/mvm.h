@@ -248,8 +248,8 @@ void mvm_vm_put(struct mvm_vm *vm);
 int mvm_vcpu_init_common(struct mvm_vcpu *vcpu, struct mvm_vm *vm, u32 id);
 int mvm_handle_io(struct mvm_vcpu *vcpu, u8 space, u64 addr, u8 size,
 		  bool write, u64 data);
-void mvm_handle_cpuid(struct mvm_vcpu *vcpu, u32 *eax, u32 *ebx, u32 *ecx,
-		      u32 *edx);
+void mvm_handle_cpuid(struct mvm_vcpu *vcpu, u64 cr4, u32 *eax, u32 *ebx,
+		      u32 *ecx, u32 *edx);
 int mvm_vcpu_pending_irq(struct mvm_vcpu *vcpu);
 void mvm_vcpu_ack_irq(struct mvm_vcpu *vcpu, int vector);
 bool mvm_vcpu_take_nmi(struct mvm_vcpu *vcpu);

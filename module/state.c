@@ -556,8 +556,8 @@ mvm_cpuid_find(const struct mvm_cpuid_entry *t, u32 n, u32 f, u32 i)
 	return NULL;
 }
 
-void mvm_handle_cpuid(struct mvm_vcpu *vcpu, u32 *eax, u32 *ebx, u32 *ecx,
-		      u32 *edx)
+void mvm_handle_cpuid(struct mvm_vcpu *vcpu, u64 cr4, u32 *eax, u32 *ebx,
+		      u32 *ecx, u32 *edx)
 {
 	const struct mvm_cpuid_entry *e;
 	u32 f = *eax, i = *ecx;
@@ -574,6 +574,16 @@ void mvm_handle_cpuid(struct mvm_vcpu *vcpu, u32 *eax, u32 *ebx, u32 *ecx,
 	*ebx = e->ebx;
 	*ecx = e->ecx;
 	*edx = e->edx;
+	/*
+	 * OSXSAVE is CR4.OSXSAVE as the guest set it (SDM vol. 2A, CPUID
+	 * leaf 1), whatever the table says: a guest kernel that left XSAVE
+	 * off, and a program believing the table, would fault in XGETBV.
+	 */
+	if (f == 1) {
+		*ecx &= ~BIT(27);
+		if (cr4 & X86_CR4_OSXSAVE)
+			*ecx |= BIT(27);
+	}
 }
 
 static int mvm_cpuid_copy_out(void __user *argp,

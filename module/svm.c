@@ -817,7 +817,8 @@ static int svm_handle_cpuid(struct svm_vcpu *svm)
 
 	if (r)
 		return r;
-	mvm_handle_cpuid(&svm->vcpu, &eax, &ebx, &ecx, &edx);
+	mvm_handle_cpuid(&svm->vcpu, svm->vmcb->save.cr4, &eax, &ebx, &ecx,
+			 &edx);
 	svm->vmcb->save.rax = eax;
 	svm->gprs[R_BX] = ebx;
 	svm->gprs[R_CX] = ecx;

@@ -1244,7 +1244,7 @@ static int vmx_handle_cpuid(struct vmx_vcpu *vmx)
 {
 	u32 eax = vmx->gprs[0], ebx, ecx = vmx->gprs[1], edx;
 
-	mvm_handle_cpuid(&vmx->vcpu, &eax, &ebx, &ecx, &edx);
+	mvm_handle_cpuid(&vmx->vcpu, vmx_get_cr4(), &eax, &ebx, &ecx, &edx);
 	vmx->gprs[0] = eax;
 	vmx->gprs[3] = ebx;
 	vmx->gprs[1] = ecx;

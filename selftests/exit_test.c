@@ -652,6 +652,39 @@ static int real_mode_gp_no_error_code(void)
 	return KTAP_PASS;
 }
 
+/* CPUID.1:ECX.OSXSAVE follows the guest's CR4.OSXSAVE, as on a CPU. */
+static void guest_osxsave_follows_cr4(void)
+{
+	uint64_t cr4, off, on;
+	uint32_t r[4];
+
+	__asm__ volatile("mov %%cr4, %0" : "=r"(cr4));
+	__asm__ volatile("mov %0, %%cr4" : : "r"(cr4 & ~(1ULL << 18)));
+	guest_cpuid(1, 0, r);
+	off = r[2] >> 27 & 1;
+	__asm__ volatile("mov %0, %%cr4" : : "r"(cr4 | (1ULL << 18)));
+	guest_cpuid(1, 0, r);
+	on = r[2] >> 27 & 1;
+	__asm__ volatile("mov %0, %%cr4" : : "r"(cr4));
+	GUEST_VALUE(off, on, r[2] >> 26 & 1);
+	GUEST_DONE();
+}
+
+static int osxsave_follows_cr4(void)
+{
+	struct vcpu *vcpu = new_vcpu(guest_osxsave_follows_cr4);
+	struct ucall uc;
+
+	CHECK(vcpu_run_ucall(vcpu, &uc) == UCALL_VALUE, "ucall %u", uc.code);
+	if (!uc.args[2])
+		SKIP("no XSAVE in this vCPU's CPUID");
+	CHECK(uc.args[0] == 0 && uc.args[1] == 1, "OSXSAVE %" PRIu64
+	      " with CR4.OSXSAVE clear, %" PRIu64 " with it set", uc.args[0],
+	      uc.args[1]);
+	vcpu_run_to_done(vcpu);
+	return KTAP_PASS;
+}
+
 #define INSN_KTAP(name, insn) KTAP_CASE_T(ud_##name, 30),
 
 static const struct ktap_case cases[] = {
@@ -670,6 +703,7 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE_T(int_pending_msg_reads_0, 30),
 	KTAP_CASE_T(misc_enable_reads, 30),
 	KTAP_CASE_T(real_mode_gp_no_error_code, 30),
+	KTAP_CASE_T(osxsave_follows_cr4, 30),
 };
 
 KTAP_MAIN(cases)
