@@ -742,11 +742,15 @@ static void vmx_free_vpid(u16 vpid)
 }
 
 /*
- * vCPUs on VMX pass each vCPU selftest in Bochs, but in a run of the whole
- * suite there the test VM has twice stopped making progress inside
- * smoke_test, after kvm_intel had been loaded and unloaded; a run of
- * smoke_test alone passes.  Until that is found they are off unless asked
- * for: a hypervisor that can hang its host is not on by default.
+ * vCPUs on VMX pass the vCPU selftests in Bochs, but a whole-suite run
+ * there wedges the test VM: a real-mode guest whose exception delivery
+ * faults on its own stack push makes Bochs 2.7 raise the same fault at
+ * every tick, with no double fault, no VM exit and no VMX-preemption
+ * timer expiry, so the host's CPU never comes back (fuzz_test's random
+ * real-mode code gets there; hostile_test real_mode_runaway_signal_stops
+ * does every time).  Hardware would escalate to a triple fault, a VM exit.
+ * Until the vmx lane can run the whole suite they are off unless asked
+ * for: nothing that can hang its host is on by default.
  */
 static bool vmx_vcpus;
 module_param(vmx_vcpus, bool, 0444);
