@@ -159,6 +159,7 @@ struct vm_config {
 	const char *kernel, *initrd, *cmdline, *image;
 };
 
+int mvm_open(void);
 int vm_run(const struct vm_config *cfg);
 
 #endif /* MVM_LAUNCHER_H */

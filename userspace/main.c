@@ -100,28 +100,6 @@ static void run_usage(FILE *f)
 	fputs(exit_statuses, f);
 }
 
-/* Opens /dev/mvm and checks the API version; exits on failure. */
-static int mvm_open(void)
-{
-	int fd = open(MVM_DEV, O_RDWR | O_CLOEXEC);
-	int version;
-
-	if (fd < 0) {
-		fprintf(stderr, "mvm: cannot open %s: %s%s\n", MVM_DEV,
-			strerror(errno),
-			errno == ENOENT ? " (is the mvm module loaded?)" : "");
-		exit(EXIT_NO_MVM);
-	}
-	version = ioctl(fd, MVM_GET_API_VERSION, 0);
-	if (version != MVM_API_VERSION) {
-		fprintf(stderr,
-			"mvm: %s speaks API version %d, this launcher %d\n",
-			MVM_DEV, version, MVM_API_VERSION);
-		exit(EXIT_NO_MVM);
-	}
-	return fd;
-}
-
 static int cmd_info(int argc, char **argv)
 {
 	static const char *const backends[] = {
@@ -136,6 +114,8 @@ static int cmd_info(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	fd = mvm_open();
+	if (fd < 0)
+		return EXIT_NO_MVM;
 	backend = ioctl(fd, MVM_CHECK_EXTENSION, MVM_CAP_BACKEND);
 	printf("mvm: API version %d\n", MVM_API_VERSION);
 	printf("mvm: backend: %s\n",

@@ -65,7 +65,8 @@ static void on_signal(int sig)
 		vm.run->immediate_exit = 1;
 }
 
-static int mvm_open(void)
+/* Opens /dev/mvm and checks the API version: the fd, or -1 (said why). */
+int mvm_open(void)
 {
 	int fd = open(MVM_DEV, O_RDWR | O_CLOEXEC);
 	int version;
