@@ -21,6 +21,7 @@ serial=$(realpath -m -- "$serial")
 tmp=$(mktemp -d -t bochs-run.XXXXXX)
 script_pid=
 log_pid=
+screen_pid=
 cleanup() {
 	local pid=''
 	[ -s "$tmp/bochs.pid" ] && pid=$(cat "$tmp/bochs.pid")
@@ -47,6 +48,9 @@ cleanup() {
 			sleep 0.1
 		done
 		kill "$log_pid" 2>/dev/null || true
+	fi
+	if [ -n "$screen_pid" ]; then
+		kill "$screen_pid" 2>/dev/null || true
 	fi
 	[ -f "$tmp/bochs.log" ] && cp "$tmp/bochs.log" "${serial%.log}.bochs.log"
 	rm -rf "$tmp"
@@ -125,9 +129,24 @@ TERM=xterm SHELL=/bin/sh script -qfec "$cmd" /dev/null \
 	</dev/null >"$tmp/term.out" 2>&1 &
 script_pid=$!
 
+# Built with its debugger, Bochs's term display draws the screen into a pty
+# of its own ("Bochs connected to screen /dev/pts/N") and keeps the first
+# one for the debugger.  Nobody reads that pty unless we do: once 4 KiB of
+# screen updates fill it, Bochs blocks in write(2), and the whole test VM
+# stops with it, silently.  Drain it.
+drain_screen() {
+	local pts
+	pts=$(sed -n 's/.*Bochs connected to screen "\(\/dev\/pts\/[0-9]*\)".*/\1/p' \
+		"$tmp/term.out" 2>/dev/null | head -n 1)
+	[ -n "$pts" ] || return 0
+	cat "$pts" >/dev/null 2>&1 &
+	screen_pid=$!
+}
+
 # --- wait for the marker ----------------------------------------------------
 deadline=$((SECONDS + timeout))
 while :; do
+	[ -n "$screen_pid" ] || drain_screen
 	if grep -qF -- "$marker" "$serial" 2>/dev/null; then
 		exit 0
 	fi
