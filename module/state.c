@@ -455,8 +455,17 @@ static void mvm_cpuid_filter(struct mvm_cpuid_entry *e)
 			e->edx = (u32)(mvm_xcr0_supported >> 32);
 			e->ecx = mvm_xsave_size;
 		} else if (e->index == 1) {
-			/* XSAVEOPT, XSAVEC, XGETBV 1; not XSAVES (no XSS). */
-			e->eax &= BIT(0) | BIT(1) | BIT(2);
+			/*
+			 * XSAVEOPT and XGETBV 1 if the host kernel uses them
+			 * (clearcpuid= included).  Not XSAVES (no XSS), and
+			 * not XSAVEC: the compacted area's size, EBX here,
+			 * follows the guest's XCR0 and this table is fixed.
+			 * A guest that sees XSAVEC with EBX 0 sizes its
+			 * buffers at 0 (Linux: "XSAVE consistency problem").
+			 */
+			e->eax &= (boot_cpu_has(X86_FEATURE_XSAVEOPT) ?
+				   BIT(0) : 0) |
+				  (boot_cpu_has(X86_FEATURE_XGETBV1) ? BIT(2) : 0);
 			e->ebx = 0;
 			e->ecx = 0;
 			e->edx = 0;

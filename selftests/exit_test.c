@@ -685,6 +685,35 @@ static int osxsave_follows_cr4(void)
 	return KTAP_PASS;
 }
 
+/*
+ * CPUID leaf 0xd, sub-leaf 1: a vCPU that offers XSAVEC must give the
+ * compacted area's size in EBX (SDM vol. 1, 13.2); Linux sizes its FPU
+ * buffers by it.  mvm offers no XSAVEC, so EBX may be 0; it once offered
+ * the CPU's XSAVEC with EBX 0.
+ */
+static void guest_xsave_leaf(void)
+{
+	uint32_t r[4];
+
+	guest_cpuid(0xd, 1, r);
+	GUEST_VALUE(r[0], r[1], 0);
+	GUEST_DONE();
+}
+
+static int xsavec_has_its_size(void)
+{
+	struct vcpu *vcpu = new_vcpu(guest_xsave_leaf);
+	struct ucall uc;
+
+	CHECK(vcpu_run_ucall(vcpu, &uc) == UCALL_VALUE, "ucall %u", uc.code);
+	ktap_diag("CPUID 0xd.1: EAX %#" PRIx64 ", EBX %" PRIu64, uc.args[0],
+		  uc.args[1]);
+	CHECK(!(uc.args[0] & 2) || uc.args[1] >= 576,
+	      "XSAVEC offered with an area of %" PRIu64 " bytes", uc.args[1]);
+	vcpu_run_to_done(vcpu);
+	return KTAP_PASS;
+}
+
 #define INSN_KTAP(name, insn) KTAP_CASE_T(ud_##name, 30),
 
 static const struct ktap_case cases[] = {
@@ -704,6 +733,7 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE_T(misc_enable_reads, 30),
 	KTAP_CASE_T(real_mode_gp_no_error_code, 30),
 	KTAP_CASE_T(osxsave_follows_cr4, 30),
+	KTAP_CASE_T(xsavec_has_its_size, 30),
 };
 
 KTAP_MAIN(cases)
