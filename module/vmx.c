@@ -600,10 +600,31 @@ static void vmx_seg_get(int i, struct mvm_segment *s)
 	s->g = (ar >> 15) & 1;
 }
 
+/* Exceptions mvm intercepts in every mode. */
+#define MVM_VMX_EXC_ALWAYS	(BIT(X86_TRAP_DB) | BIT(X86_TRAP_UD) | \
+				 BIT(X86_TRAP_AC) | BIT(X86_TRAP_MC))
+/*
+ * And in real mode, the double fault and the contributory exceptions.
+ * Bochs 2.7 never leaves a real-mode guest that takes a fault at every
+ * instruction, each delivered through its IVT (hostile_test
+ * real_mode_fault_loop_signal_stops): no exit for the host's interrupts
+ * and none for the VMX-preemption timer, so the test VM's only CPU is
+ * lost.  Hardware exits on the host's next interrupt.  Intercepted, each
+ * fault exits, and mvm gives it back to the guest, merged with one that
+ * was being delivered as SDM vol. 3, table 6-5 says
+ * (vmx_reflect_exception()).  Real-mode guests run briefly, if at all, so
+ * the exits cost nothing that matters.
+ */
+#define MVM_VMX_EXC_REAL	(BIT(X86_TRAP_DF) | BIT(X86_TRAP_TS) | \
+				 BIT(X86_TRAP_NP) | BIT(X86_TRAP_SS) | \
+				 BIT(X86_TRAP_GP))
+
 /*
  * CR0 and CR4 as the guest wants them, and as VMX operation needs them
  * (SDM vol. 3, A.7, A.8): NE and VMXE stay set underneath, hidden by the
- * read shadows; unrestricted guest lets PE and PG be clear.
+ * read shadows; unrestricted guest lets PE and PG be clear.  CR0.PE is in
+ * the guest/host mask too (vmx_vmcs_reset()), so every change of it comes
+ * through here, and the exception bitmap follows the mode.
  */
 static void vmx_set_cr0(u64 cr0)
 {
@@ -611,6 +632,8 @@ static void vmx_set_cr0(u64 cr0)
 
 	vmcs_write(CR0_READ_SHADOW, cr0);
 	vmcs_write(GUEST_CR0, (cr0 | fixed0) & vmx_cr0_fixed1);
+	vmcs_write(EXCEPTION_BITMAP, MVM_VMX_EXC_ALWAYS |
+		   (cr0 & X86_CR0_PE ? 0 : MVM_VMX_EXC_REAL));
 }
 
 static void vmx_set_cr4(u64 cr4)
@@ -664,13 +687,11 @@ static void vmx_vmcs_reset(struct vmx_vcpu *vmx)
 	vmcs_write(SECONDARY_VM_EXEC_CONTROL, vmx_proc2);
 	vmcs_write(VM_EXIT_CONTROLS, vmx_exit);
 	vmcs_write(VM_ENTRY_CONTROLS, vmx_entry);
-	vmcs_write(EXCEPTION_BITMAP, BIT(X86_TRAP_DB) | BIT(X86_TRAP_UD) |
-		   BIT(X86_TRAP_AC) | BIT(X86_TRAP_MC));
 	vmcs_write(MSR_BITMAP, page_to_phys(vmx_msr_bitmap));
 	vmcs_write(EPT_POINTER, vmx_eptp(vmx->vcpu.vm));
 	vmcs_write(VIRTUAL_PROCESSOR_ID, vmx->vpid);
 	vmcs_write(VMCS_LINK_POINTER, ~0ULL);
-	vmcs_write(CR0_GUEST_HOST_MASK, X86_CR0_NE);
+	vmcs_write(CR0_GUEST_HOST_MASK, X86_CR0_NE | X86_CR0_PE);
 	vmcs_write(CR4_GUEST_HOST_MASK, X86_CR4_VMXE);
 	vmcs_write(VM_ENTRY_INTR_INFO_FIELD, 0);
 
@@ -741,29 +762,11 @@ static void vmx_free_vpid(u16 vpid)
 	spin_unlock(&vmx_vpid_lock);
 }
 
-/*
- * vCPUs on VMX pass the vCPU selftests in Bochs, but a whole-suite run
- * there wedges the test VM: a real-mode guest whose exception delivery
- * faults on its own stack push makes Bochs 2.7 raise the same fault at
- * every tick, with no double fault, no VM exit and no VMX-preemption
- * timer expiry, so the host's CPU never comes back (fuzz_test's random
- * real-mode code gets there; hostile_test real_mode_runaway_signal_stops
- * does every time).  Hardware would escalate to a triple fault, a VM exit.
- * Until the vmx lane can run the whole suite they are off unless asked
- * for: nothing that can hang its host is on by default.
- */
-static bool vmx_vcpus;
-module_param(vmx_vcpus, bool, 0444);
-MODULE_PARM_DESC(vmx_vcpus, "Experimental: allow vCPUs on VMX");
-
 static struct mvm_vcpu *vmx_vcpu_alloc(struct mvm_vm *vm, u32 id)
 {
 	struct vmx_vcpu *vmx;
 	struct page *p;
 	int r = -ENOMEM;
-
-	if (!vmx_vcpus)
-		return ERR_PTR(-EOPNOTSUPP);
 
 	vmx = kzalloc(sizeof(*vmx), GFP_KERNEL_ACCOUNT);
 	if (!vmx)
@@ -1388,6 +1391,16 @@ static int vmx_handle_cr(struct vmx_vcpu *vmx)
 		}
 		return 0;
 	}
+	/*
+	 * LMSW loads CR0 bits 3:0 and can set PE but not clear it; its source
+	 * is in the qualification whatever the operand (SDM table 28-3).  It
+	 * exits when it would change PE.
+	 */
+	if (type == 3) {
+		vmx_set_cr0((vmx_get_cr0() & ~0xeULL) | ((q >> 16) & 0xf));
+		vmx_skip();
+		return 0;
+	}
 	if (type != 0 || (cr != 0 && cr != 4))
 		return mvm_vcpu_exit_internal(&vmx->vcpu,
 					      MVM_INTERNAL_UNEXPECTED,
@@ -1429,6 +1442,49 @@ static void vmx_machine_check(void)
 #endif
 }
 
+/* SDM vol. 3, table 6-4. */
+static bool vmx_contributory(u8 vector)
+{
+	return vector == X86_TRAP_DE || (vector >= X86_TRAP_TS &&
+					 vector <= X86_TRAP_GP);
+}
+
+static int vmx_shutdown(struct vmx_vcpu *vmx)
+{
+	vmx->vcpu.run->exit_reason = MVM_EXIT_SHUTDOWN;
+	vmx_vmcs_reset(vmx);
+	return 1;
+}
+
+/*
+ * An intercepted exception goes back to the guest.  If it came while the
+ * guest's CPU was delivering another exception, the pair becomes #DF, or
+ * with #DF first a triple fault, as in SDM vol. 3, table 6-5.
+ */
+static int vmx_reflect_exception(struct vmx_vcpu *vmx, u8 vector, u32 info)
+{
+	u32 idt = vmcs_read(IDT_VECTORING_INFO_FIELD);
+	bool has_error = info & INTR_INFO_DELIVER_CODE_MASK;
+	u32 error = has_error ? vmcs_read(VM_EXIT_INTR_ERROR_CODE) : 0;
+	u8 first = idt & VECTORING_INFO_VECTOR_MASK;
+
+	/* Only contributory ones and #DF come here (MVM_VMX_EXC_REAL). */
+	if ((idt & VECTORING_INFO_VALID_MASK) &&
+	    (idt & VECTORING_INFO_TYPE_MASK) == INTR_TYPE_HARD_EXCEPTION &&
+	    vmx_contributory(vector)) {
+		if (first == X86_TRAP_DF)
+			return vmx_shutdown(vmx);
+		if (first == X86_TRAP_PF || (vmx_contributory(first) &&
+					     vmx_contributory(vector))) {
+			vector = X86_TRAP_DF;
+			has_error = true;
+			error = 0;
+		}
+	}
+	__vmx_queue_exception(vmx, vector, has_error, error, 0);
+	return 0;
+}
+
 static int vmx_handle_exception(struct vmx_vcpu *vmx)
 {
 	u32 info = vmcs_read(VM_EXIT_INTR_INFO);
@@ -1447,6 +1503,12 @@ static int vmx_handle_exception(struct vmx_vcpu *vmx)
 		__vmx_queue_exception(vmx, X86_TRAP_AC, true,
 				      vmcs_read(VM_EXIT_INTR_ERROR_CODE), 0);
 		return 0;
+	case X86_TRAP_DF:
+	case X86_TRAP_TS:
+	case X86_TRAP_NP:
+	case X86_TRAP_SS:
+	case X86_TRAP_GP:
+		return vmx_reflect_exception(vmx, vector, info);
 	case X86_TRAP_DB:
 		vmx->dr6 |= vmcs_read(EXIT_QUALIFICATION);
 		fallthrough;
@@ -1550,9 +1612,7 @@ static int vmx_handle_exit(struct vmx_vcpu *vmx, bool failed)
 		vmx_skip();
 		return 0;
 	case EXIT_REASON_TRIPLE_FAULT:
-		run->exit_reason = MVM_EXIT_SHUTDOWN;
-		vmx_vmcs_reset(vmx);
-		return 1;
+		return vmx_shutdown(vmx);
 	case EXIT_REASON_VMCALL:
 	case EXIT_REASON_VMCLEAR:
 	case EXIT_REASON_VMLAUNCH:

@@ -652,6 +652,98 @@ static int real_mode_gp_no_error_code(void)
 	return KTAP_PASS;
 }
 
+/*
+ * A real-mode PUSH with SP = 1 writes a word at SS:0xffff, past the 64 KiB
+ * limit: #SS.  Delivering it pushes FLAGS at the same offset and faults
+ * again (#DF), and so does delivering the #DF: a triple fault, and the
+ * vCPU shuts down (SDM vol. 3, 20.1.1 and table 6-5).  QEMU's TCG checks
+ * no real-mode limit: the push wraps, and the guest reports it.
+ */
+__asm__(".pushsection .text\n"
+	".code16\n"
+	"rm_ss_start:\n"
+	"	mov $1, %sp\n"
+	"	push %ax\n"
+	"	mov $0x5a5a, %ax\n"		/* no #SS: say so */
+	"	out %ax, $0xe0\n"
+	"1:	hlt\n"
+	"	jmp 1b\n"
+	"rm_ss_end:\n"
+	".code64\n"
+	".popsection\n");
+
+extern const char rm_ss_start[], rm_ss_end[];
+
+static int real_mode_stack_fault_shuts_down(void)
+{
+	struct vcpu *vcpu = vcpu_create(vm_create(GUEST_MIB), 0);
+	struct mvm_access *io = &vcpu->run->io;
+
+	vcpu_setup_real(vcpu, rm_ss_start, rm_ss_end);
+	vcpu_run(vcpu);
+	if (vcpu->run->exit_reason == MVM_EXIT_IO && io->addr == 0xe0 &&
+	    (uint16_t)io->data == 0x5a5a) {
+		ktap_set_skip_reason("this CPU does not check real-mode segment limits (QEMU's TCG does not)");
+		return KTAP_SKIP;
+	}
+	if (vcpu->run->exit_reason != MVM_EXIT_SHUTDOWN)
+		vcpu_describe_exit(vcpu);
+	CHECK(vcpu->run->exit_reason == MVM_EXIT_SHUTDOWN, "exit %s",
+	      exit_reason_str(vcpu->run->exit_reason));
+	return KTAP_PASS;
+}
+
+/*
+ * LMSW loads CR0 bits 3:0: it can set PE but never clear it (SDM vol. 2,
+ * LMSW).  On VMX, PE is in mvm's CR0 guest/host mask, so the first LMSW
+ * exits and mvm does what the CPU would.  The guest reports CR0's low
+ * word after setting PE and MP, then after an LMSW of 0.
+ */
+__asm__(".pushsection .text\n"
+	".code16\n"
+	"rm_lmsw_start:\n"
+	"	mov $3, %ax\n"
+	"	lmsw %ax\n"
+	"	smsw %ax\n"
+	"	out %ax, $0xe0\n"
+	"	xor %ax, %ax\n"
+	"	lmsw %ax\n"
+	"	smsw %ax\n"
+	"	out %ax, $0xe0\n"
+	"1:	hlt\n"
+	"	jmp 1b\n"
+	"rm_lmsw_end:\n"
+	".code64\n"
+	".popsection\n");
+
+extern const char rm_lmsw_start[], rm_lmsw_end[];
+
+static int lmsw_sets_but_keeps_pe(void)
+{
+	struct vcpu *vcpu = vcpu_create(vm_create(GUEST_MIB), 0);
+	struct mvm_access *io = &vcpu->run->io;
+	struct mvm_sregs sregs;
+	uint16_t want[2] = { 0x13, 0x11 };	/* ET stays; then MP clears */
+	int i;
+
+	vcpu_setup_real(vcpu, rm_lmsw_start, rm_lmsw_end);
+	for (i = 0; i < 2; i++) {
+		vcpu_run(vcpu);
+		if (vcpu->run->exit_reason != MVM_EXIT_IO)
+			vcpu_describe_exit(vcpu);
+		CHECK(vcpu->run->exit_reason == MVM_EXIT_IO &&
+		      io->addr == 0xe0 && io->write, "exit %s",
+		      exit_reason_str(vcpu->run->exit_reason));
+		CHECK((uint16_t)io->data == want[i],
+		      "SMSW %d read %#x, want %#x", i, (uint16_t)io->data,
+		      want[i]);
+	}
+	vcpu_get_sregs(vcpu, &sregs);
+	CHECK(sregs.cr0 & CR0_PE, "CR0 %#llx: PE clear",
+	      (unsigned long long)sregs.cr0);
+	return KTAP_PASS;
+}
+
 /* CPUID.1:ECX.OSXSAVE follows the guest's CR4.OSXSAVE, as on a CPU. */
 static void guest_osxsave_follows_cr4(void)
 {
@@ -732,6 +824,8 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE_T(int_pending_msg_reads_0, 30),
 	KTAP_CASE_T(misc_enable_reads, 30),
 	KTAP_CASE_T(real_mode_gp_no_error_code, 30),
+	KTAP_CASE_T(real_mode_stack_fault_shuts_down, 30),
+	KTAP_CASE_T(lmsw_sets_but_keeps_pe, 30),
 	KTAP_CASE_T(osxsave_follows_cr4, 30),
 	KTAP_CASE_T(xsavec_has_its_size, 30),
 };

@@ -1449,21 +1449,6 @@ static long module_refcnt(void)
  * IDT, page tables, the test binary and random code, a PROT_NONE and a
  * read-only area, the budget, and the seed printed.
  */
-/* 0 when this backend has vCPUs switched off (VMX, vmx_vcpus=0). */
-static int vcpus_available(int sys)
-{
-	int vm = ioctl(sys, MVM_CREATE_VM, 0), vcpu = -1, e = 0;
-
-	if (vm >= 0) {
-		vcpu = ioctl(vm, MVM_CREATE_VCPU, 0);
-		e = errno;
-		if (vcpu >= 0)
-			close(vcpu);
-		close(vm);
-	}
-	return vcpu >= 0 || e != EOPNOTSUPP;
-}
-
 static int case_setup(const char *name, struct fz *f, double share,
 		      uint64_t stream)
 {
@@ -1484,8 +1469,6 @@ static int case_setup(const char *name, struct fz *f, double share,
 	mmap_size = ioctl(sysfd, MVM_GET_VCPU_MMAP_SIZE, 0);
 	max_vcpus = ioctl(sysfd, MVM_CHECK_EXTENSION, MVM_CAP_MAX_VCPUS);
 	ring_entries = ioctl(sysfd, MVM_CHECK_EXTENSION, MVM_CAP_RING_ENTRIES);
-	if (!vcpus_available(sysfd))
-		SKIP("vCPUs are off (VMX without vmx_vcpus=1)");
 	evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (mmap_size < (long)(2 * PAGE_SIZE) || evfd < 0)
 		return -1;

@@ -17,6 +17,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -648,15 +649,107 @@ static int never_exits_signal_stops(void)
  * Real mode running away through zeroed memory: ADD [BX+SI], AL up to the
  * end of the segment, #GP on the fetch past IP 0xffff, delivered through
  * an IVT of zeros to 0000:0000, and again, for ever: the exception never
- * exits.  fuzz_test's random real-mode code ends up here, and Bochs's VMX
- * showed the host wedged in it.  A signal must still stop it.
+ * exits.  The stack has a segment of its own, so the pushes never land in
+ * the code or the IVT and the loop stays the same.  A signal must still
+ * stop it.
  */
-static int real_mode_runaway_signal_stops(void)
+#define RUNAWAY_SS	0x2000	/* the stack at 0x20000, away from the code */
+
+/* Zeroed real-mode memory, a stack of its own, DS of type @ds_type. */
+static int real_mode_loop_signal_stops(uint8_t ds_type)
 {
 	struct vcpu *vcpu = vcpu_create(vm_create_bare(GUEST_MIB), 0);
+	struct mvm_sregs sregs;
+	struct mvm_regs regs;
 
 	vcpu_setup_real(vcpu, NULL, NULL);
+	vcpu_get_sregs(vcpu, &sregs);
+	set_seg(&sregs.ss, RUNAWAY_SS, RUNAWAY_SS << 4, 0xffff, 0x3, 0, 0, 0);
+	set_seg(&sregs.ds, 0, 0, 0xffff, ds_type, 0, 0, 0);
+	vcpu_set_sregs(vcpu, &sregs);
+	vcpu_get_regs(vcpu, &regs);
+	regs.rsp = 0;
+	vcpu_set_regs(vcpu, &regs);
 	return signal_stops(vcpu);
+}
+
+static int real_mode_runaway_signal_stops(void)
+{
+	return real_mode_loop_signal_stops(0x3);
+}
+
+/*
+ * A fault at every instruction, each delivered: DS is an expand-down
+ * segment whose valid range is empty, so the ADD [BX+SI], AL of zeroed
+ * memory takes #GP, the IVT of zeros sends it to 0000:0000, and the same
+ * instruction faults again; the stack has a segment of its own.  Hardware
+ * loops there until the host's timer interrupt exits.  A signal must
+ * still stop it.  Bochs 2.7 never exited from this loop, and took the
+ * test VM with it, until mvm intercepted real-mode faults on VMX
+ * (module/vmx.c, MVM_VMX_EXC_REAL).
+ */
+static int real_mode_fault_loop_signal_stops(void)
+{
+	return real_mode_loop_signal_stops(0x7);	/* expand-down */
+}
+
+/*
+ * The runaway with the stack in the code's segment: the pushes land in the
+ * code and the IVT, and the guest runs whatever they make of it: port
+ * I/O, MMIO, faults while it delivers faults.  A kick every 100 ms; every
+ * run must come back within 10 s, with anything but a failed entry, until
+ * three kicks have landed or the guest shuts itself down.
+ */
+static volatile bool chaos_done;
+
+static void *chaos_kicker(void *arg)
+{
+	while (!chaos_done) {
+		usleep(100000);
+		pthread_kill(*(pthread_t *)arg, SIGUSR1);
+	}
+	return NULL;
+}
+
+static int real_mode_chaos_stops(void)
+{
+	struct vcpu *vcpu = vcpu_create(vm_create_bare(GUEST_MIB), 0);
+	pthread_t self = pthread_self(), t;
+	unsigned long exits = 0;
+	int kicks = 0, r, e;
+	bool shutdown = false;
+	uint64_t t0;
+
+	vcpu_setup_real(vcpu, NULL, NULL);
+	install_kick_handler(SIGUSR1);
+	chaos_done = false;
+	CHECK(!pthread_create(&t, NULL, chaos_kicker, &self), "pthread_create");
+	while (kicks < 3 && !shutdown && exits < 1000000) {
+		t0 = now_ns();
+		r = __vcpu_run(vcpu);
+		e = errno;
+		if (now_ns() - t0 >= 10000000000ULL || (r && e != EINTR) ||
+		    (!r && vcpu->run->exit_reason == MVM_EXIT_FAIL_ENTRY))
+			break;
+		if (r)
+			kicks++;
+		else if (vcpu->run->exit_reason == MVM_EXIT_SHUTDOWN)
+			shutdown = true;
+		else
+			exits++;
+	}
+	chaos_done = true;
+	pthread_join(t, NULL);
+	if (kicks < 3 && !shutdown && exits < 1000000)
+		vcpu_describe_exit(vcpu);
+	CHECK(kicks == 3 || shutdown || exits == 1000000,
+	      "run %d (errno %d) after %lu exits and %d kicks, exit %s at %#llx, took %.1f s",
+	      r, r ? e : 0, exits, kicks,
+	      exit_reason_str(vcpu->run->exit_reason),
+	      (unsigned long long)vcpu->run->rip, (now_ns() - t0) / 1e9);
+	ktap_diag("%d kicks, %lu other exits%s", kicks, exits,
+		  shutdown ? ", then the guest's triple fault" : "");
+	return KTAP_PASS;
 }
 
 /* --- page tables the guest rewrites under itself --------------------------------- */
@@ -1074,6 +1167,8 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE_T(exception_storm, 120),
 	KTAP_CASE_T(never_exits_signal_stops, 60),
 	KTAP_CASE_T(real_mode_runaway_signal_stops, 60),
+	KTAP_CASE_T(real_mode_chaos_stops, 60),
+	KTAP_CASE_T(real_mode_fault_loop_signal_stops, 60),
 	KTAP_CASE_T(self_modifying_page_tables, 30),
 	KTAP_CASE_T(touch_all_of_large_slot, 120),
 	KTAP_CASE_T(touch_all_of_hugetlb_slot, 120),

@@ -77,7 +77,7 @@ static int help(void)
 
 /* --- images -------------------------------------------------------------- */
 
-/* NULL, or why no guest can run here (VMX vCPUs are off by default). */
+/* NULL, or why no guest can run here. */
 static const char *no_vcpus(void)
 {
 	const char *why = NULL;
@@ -88,9 +88,7 @@ static const char *no_vcpus(void)
 		return "cannot create a VM";
 	vcpu = ioctl(vm, MVM_CREATE_VCPU, 0);
 	if (vcpu < 0)
-		why = errno == EOPNOTSUPP ?
-		      "vCPUs are off (VMX without vmx_vcpus=1)" :
-		      "cannot create a vCPU";
+		why = "cannot create a vCPU";
 	else
 		close(vcpu);
 	close(vm);

@@ -302,10 +302,8 @@ static int create_vcpu(void)
 
 	vm.vcpu_fd = ioctl(vm.fd, MVM_CREATE_VCPU, 0);
 	if (vm.vcpu_fd < 0) {
-		fprintf(stderr, "mvm: cannot create a vCPU: %s%s\n",
-			strerror(errno), errno == EOPNOTSUPP ?
-			" (VMX vCPUs are experimental: load mvm with vmx_vcpus=1)" :
-			"");
+		fprintf(stderr, "mvm: cannot create a vCPU: %s\n",
+			strerror(errno));
 		return EXIT_ERROR;
 	}
 	size = ioctl(vm.dev, MVM_GET_VCPU_MMAP_SIZE, 0);
