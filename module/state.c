@@ -239,6 +239,17 @@ int mvm_guest_rdmsr(struct mvm_vcpu *vcpu, u32 index, u64 *data)
 		*data = MVM_MISC_ENABLE;
 		return 0;
 	}
+	/*
+	 * Linux takes the microcode revision on Intel with a plain RDMSR,
+	 * after a WRMSR of 0 and a CPUID (SDM vol. 4, table 2-2,
+	 * IA32_BIOS_SIGN_ID; AMD's PATCH_LEVEL has the same index): a #GP
+	 * is an "unchecked MSR access" splat at boot.  Revision 1 in EDX, as
+	 * KVM answers; writes are accepted and change nothing.
+	 */
+	if (index == MSR_IA32_UCODE_REV) {
+		*data = 1ULL << 32;
+		return 0;
+	}
 	if (mvm_msr_check(index, 0) == -ENOENT)
 		return -EINVAL;
 	return mvm_ops->get_msr(vcpu, index, data);
@@ -250,6 +261,8 @@ int mvm_guest_wrmsr(struct mvm_vcpu *vcpu, u32 index, u64 data)
 
 	if (index == MSR_IA32_MISC_ENABLE)
 		return data == MVM_MISC_ENABLE ? 0 : -EINVAL;
+	if (index == MSR_IA32_UCODE_REV)
+		return 0;
 	r = mvm_msr_check(index, data);
 
 	if (r)
@@ -437,17 +450,28 @@ static void mvm_cpuid_filter(struct mvm_cpuid_entry *e)
 			break;
 		}
 		e->eax = 0;
-		/* No SGX, HLE, RTM, MPX, PQM/PQE, PT. */
-		e->ebx &= ~(BIT(2) | BIT(4) | BIT(11) | BIT(12) | BIT(14) |
-			    BIT(15) | BIT(25));
+		/*
+		 * No TSC_ADJUST, SGX, HLE, RTM, MPX, PQM/PQE, PT: mvm has no
+		 * IA32_TSC_ADJUST, and Linux reads it with a plain RDMSR.
+		 */
+		e->ebx &= ~(BIT(1) | BIT(2) | BIT(4) | BIT(11) | BIT(12) |
+			    BIT(14) | BIT(15) | BIT(25));
 		if (!(mvm_xcr0_supported & XF_AVX512))
 			e->ebx &= ~(BIT(16) | BIT(17) | BIT(21) | BIT(26) |
 				    BIT(27) | BIT(28) | BIT(30) | BIT(31));
-		/* No PKU/OSPKE (see mvm_xcr0_supported), WAITPKG, RDPID. */
-		e->ecx &= ~(BIT(3) | BIT(4) | BIT(5) | BIT(22) | BIT(30));
-		/* No SPEC_CTRL and friends: the guest runs with the host's. */
+		/*
+		 * No PKU/OSPKE (see mvm_xcr0_supported), WAITPKG, TME (no
+		 * IA32_TME_ACTIVATE), RDPID.
+		 */
+		e->ecx &= ~(BIT(3) | BIT(4) | BIT(5) | BIT(13) | BIT(22) |
+			    BIT(30));
+		/*
+		 * No SPEC_CTRL and friends: the guest runs with the host's.
+		 * No SRBDS_CTRL, PCONFIG, arch LBR: none of their MSRs.
+		 */
 		e->edx &= ~(BIT(26) | BIT(27) | BIT(28) | BIT(29) | BIT(30) |
-			    BIT(31) | BIT(20) | BIT(24));
+			    BIT(31) | BIT(20) | BIT(24) | BIT(9) | BIT(18) |
+			    BIT(19));
 		break;
 	case 0xd:
 		if (e->index == 0) {

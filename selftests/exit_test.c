@@ -607,6 +607,82 @@ static int misc_enable_reads(void)
 }
 
 /*
+ * The microcode revision, as Linux takes it on Intel: WRMSR 0, CPUID,
+ * RDMSR, all of them plain (a #GP is a splat at boot).  Revision 1.
+ */
+static void guest_ucode_rev(void)
+{
+	uint64_t wr;
+	uint32_t lo, hi, r[4];
+
+	wr = ASM_SAFE("wrmsr", 0, 0x8b, 0);
+	guest_cpuid(1, 0, r);
+	__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(0x8b));
+	GUEST_VALUE(wr, lo | (uint64_t)hi << 32, 0);
+	GUEST_DONE();
+}
+
+static int ucode_rev_reads(void)
+{
+	struct vcpu *vcpu = new_vcpu(guest_ucode_rev);
+	struct ucall uc;
+
+	CHECK(vcpu_run_ucall(vcpu, &uc) == UCALL_VALUE, "ucall %u", uc.code);
+	CHECK(uc.args[0] == 0, "wrmsr 0x8b: fault %#" PRIx64, uc.args[0]);
+	CHECK(uc.args[1] == 1ULL << 32, "rdmsr 0x8b %#" PRIx64
+	      ", want revision 1 in EDX", uc.args[1]);
+	vcpu_run_to_done(vcpu);
+	return KTAP_PASS;
+}
+
+/*
+ * An MSR whose CPUID bit the vCPU shows must read without a fault: Linux
+ * reads these with a plain RDMSR once it sees the bit.  Bit k of the
+ * value: feature k of the table below is shown and its MSR faults.
+ */
+static const struct {
+	uint32_t leaf, reg, bit, msr;
+} shown_msrs[] = {
+	{ 7, 1, 1, 0x3b },	/* TSC_ADJUST: IA32_TSC_ADJUST */
+	{ 7, 3, 9, 0x123 },	/* SRBDS_CTRL: IA32_MCU_OPT_CTRL */
+	{ 7, 2, 13, 0x982 },	/* TME: IA32_TME_ACTIVATE */
+};
+
+#define NR_SHOWN_MSRS	(sizeof(shown_msrs) / sizeof(shown_msrs[0]))
+
+static void guest_shown_msrs(void)
+{
+	uint64_t bad = 0, shown = 0;
+	uint32_t r[4];
+	unsigned int i;
+
+	for (i = 0; i < NR_SHOWN_MSRS; i++) {
+		guest_cpuid(shown_msrs[i].leaf, 0, r);
+		if (!(r[shown_msrs[i].reg] >> shown_msrs[i].bit & 1))
+			continue;
+		shown |= 1ULL << i;
+		if (ASM_SAFE("rdmsr", 0, shown_msrs[i].msr, 0))
+			bad |= 1ULL << i;
+	}
+	GUEST_VALUE(bad, shown, 0);
+	GUEST_DONE();
+}
+
+static int shown_msrs_read(void)
+{
+	struct vcpu *vcpu = new_vcpu(guest_shown_msrs);
+	struct ucall uc;
+
+	CHECK(vcpu_run_ucall(vcpu, &uc) == UCALL_VALUE, "ucall %u", uc.code);
+	ktap_diag("shown: %#" PRIx64 " of %u", uc.args[1],
+		  (unsigned int)NR_SHOWN_MSRS);
+	CHECK(!uc.args[0], "MSRs of shown features fault: %#" PRIx64
+	      " (bit k: row k of shown_msrs[])", uc.args[0]);
+	vcpu_run_to_done(vcpu);
+	return KTAP_PASS;
+}
+
+/*
  * A #GP mvm injects in real mode (here for an unknown MSR) pushes FLAGS,
  * CS and IP, and no error code: the handler reports how many bytes the
  * delivery pushed.  Asked to deliver one, VMX refuses the entry outright
@@ -823,6 +899,8 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE_T(unknown_msr_gp, 30),
 	KTAP_CASE_T(int_pending_msg_reads_0, 30),
 	KTAP_CASE_T(misc_enable_reads, 30),
+	KTAP_CASE_T(ucode_rev_reads, 30),
+	KTAP_CASE_T(shown_msrs_read, 30),
 	KTAP_CASE_T(real_mode_gp_no_error_code, 30),
 	KTAP_CASE_T(real_mode_stack_fault_shuts_down, 30),
 	KTAP_CASE_T(lmsw_sets_but_keeps_pe, 30),
