@@ -151,9 +151,10 @@ static void guest_dump_from(const char *start, const char *hit)
 {
 	const char *p = hit;
 	char *copy, *line, *save;
-	int n = 0;
+	int n = 0, before = 2;
 
-	while (p > start && p[-1] != '\n')
+	/* From two lines before the hit's own. */
+	while (p > start && (p[-1] != '\n' || before--))
 		p--;
 	copy = strdup(p);
 	for (line = strtok_r(copy, "\r\n", &save); line && n < 20;

@@ -937,14 +937,19 @@ static int print_results(void)
 	       f->v[KVM] ? f->v[MVM] / f->v[KVM] : 0.0);
 	printf("# of which the guest's uptime at init (median): mvm %.2f s, QEMU %.2f s; the rest is the VMM, firmware and the kernel's decompression\n",
 	       boot_guest_s[MVM], boot_guest_s[KVM]);
-	printf("#\n# Summary: medians of %d runs (%s: %d); QEMU TCG emulated time, only the ratios mean anything\n",
-	       REPS, figs[F_BOOT].name, BOOT_REPS);
+	printf("#\n# Summary: medians of %d runs (%s: %d); %s emulated time, only the ratios mean anything\n",
+	       REPS, figs[F_BOOT].name, BOOT_REPS,
+	       strcmp(kvm_vendor, "kvm_amd") ? "Bochs's" : "QEMU TCG's");
 	printf("# %s: kvm is QEMU -accel kvm -M microvm, seconds from fork to the guest's init\n",
 	       figs[F_BOOT].name);
 	printf("# %-28s %-16s %12s %12s %9s  %s\n", "figure", "unit", "mvm",
 	       "kvm", "mvm/kvm", "better");
 	for (i = 0; i < NR_FIGURES; i++) {
 		f = &figs[i];
+		if (!f->n[MVM] && !f->n[KVM]) {
+			printf("# %-28s not measured in this lane\n", f->name);
+			continue;
+		}
 		printf("# %-28s %-16s %12.4g %12.4g %9.3f  %s\n", f->name,
 		       f->unit, f->v[MVM], f->v[KVM],
 		       f->v[KVM] ? f->v[MVM] / f->v[KVM] : 0.0,
