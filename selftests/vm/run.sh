@@ -115,11 +115,16 @@ make_guest_initramfs() {
 }
 
 # guest_kernel: the kernel the launcher boots as a guest when the test
-# kernel is not a Debian one (the debug lane): Debian's 6.1.
+# kernel is not a Debian one (the debug lane): Debian's 6.1.  Run it in the
+# main shell (it resolves the kernel); it sets GUEST_KERNEL.
 guest_kernel() {
-	local abi
-	abi=$(kernel_abi 6.1)
-	echo "$(kernel_tree "$abi")/boot/vmlinuz-$abi"
+	local tree
+	if ! resolve_kernel 6.1; then
+		printf '%s\n' "$KERNEL_ERR" >> "$MVM_ERRFILE"
+		return 1
+	fi
+	tree=$(kernel_tree "$KERNEL_ABI" "$KERNEL_PKG") || return 1
+	GUEST_KERNEL=$tree/boot/vmlinuz-$KERNEL_ABI
 }
 
 # stage_qemu STAGE: QEMU, to run in the test VM for make bench's Linux boot
@@ -220,6 +225,23 @@ lane_begin() {
 	lane_start=$SECONDS
 	echo "  # lane $1: $2"
 	echo "    KTAP version 1"
+}
+
+# lane_unavailable NAME DESCRIPTION CASE WHY: a lane whose set-up failed (its
+# kernel cannot be had, its module does not build) fails alone, with one
+# line that says why; the other lanes still run.
+lane_unavailable() {
+	lane_begin "$1" "$2"
+	result FAIL "$3" "$4"
+	lane_end "$1"
+}
+
+# setup_error DEFAULT: the reason the last set-up step died with (die keeps
+# it in $MVM_ERRFILE), else DEFAULT.
+setup_error() {
+	local why
+	why=$(tail -n 1 "$MVM_ERRFILE" 2>/dev/null)
+	echo "${why:-$1}"
 }
 
 lane_end() {
@@ -331,18 +353,29 @@ refusal_case() {
 	fi
 }
 
+# debian_lane NAME SERIES BOOTFN EMULATOR: a lane on Debian's kernel of a
+# series.  Each set-up step that dies fails this lane alone.
 debian_lane() {
 	local name=$1 series=$2 boot=$3 emu=$4 abi tree kdir ko initrd
-	abi=$(kernel_abi "$series")
-	[ -n "$abi" ] || die "cannot resolve Debian's $series kernel"
-	tree=$(kernel_tree "$abi")
-	kdir=$(kernel_headers "$abi")
-	ko=$(build_module "$kdir" "$abi")
+	: > "$MVM_ERRFILE"
+	if ! resolve_kernel "$series"; then
+		lane_unavailable "$name" "$emu, Linux $series" kernel "$KERNEL_ERR"
+		return 0
+	fi
+	abi=$KERNEL_ABI
+	local desc="$emu, Linux $abi ($KERNEL_PKG $KERNEL_VER)"
+	if ! { tree=$(kernel_tree "$abi" "$KERNEL_PKG") && kdir=$(kernel_headers "$abi"); }; then
+		lane_unavailable "$name" "$desc" kernel "$(setup_error "cannot get Linux $abi")"
+		return 0
+	fi
+	if ! ko=$(build_module "$kdir" "$abi"); then
+		lane_unavailable "$name" "$desc" build "$(setup_error "mvm.ko does not build")"
+		return 0
+	fi
 	initrd="$MVM_BUILD/initrd-$abi.cpio.gz"
 	# The lane's own kernel is also the launcher's Linux guest.
-	local gk="$tree/boot/vmlinuz-$abi"
-	MVM_GUEST_KERNEL=$gk make_initramfs "$initrd" "$ko" "$tree" "$abi"
-	vm_lane "$name" "$emu, Linux $abi" "$boot" "$tree/boot/vmlinuz-$abi" "$initrd"
+	MVM_GUEST_KERNEL="$tree/boot/vmlinuz-$abi" make_initramfs "$initrd" "$ko" "$tree" "$abi"
+	vm_lane "$name" "$desc" "$boot" "$tree/boot/vmlinuz-$abi" "$initrd"
 }
 
 lane_svm() { debian_lane svm 6.1 boot_qemu "QEMU TCG -cpu max (SVM, NPT)"; }
@@ -352,13 +385,26 @@ lane_vmx() {
 }
 
 lane_debug() {
-	local kdir ko initrd
-	need_pkgs linux-source-6.1 bc flex bison libelf-dev libssl-dev
-	kdir=$("$MVM_TOP/selftests/vm/debug-kernel.sh")
-	ko=$(build_module "$kdir" debug)
+	local kdir ko initrd desc="QEMU TCG -cpu max, 6.1 with KASAN, lockdep, kmemleak, UBSAN"
+	: > "$MVM_ERRFILE"
+	if ! { (need_pkgs linux-source-6.1 bc flex bison libelf-dev libssl-dev) &&
+	       kdir=$("$MVM_TOP/selftests/vm/debug-kernel.sh"); }; then
+		lane_unavailable debug "$desc" kernel "$(setup_error "the debug kernel does not build")"
+		return 0
+	fi
+	if ! ko=$(build_module "$kdir" debug); then
+		lane_unavailable debug "$desc" build "$(setup_error "mvm.ko does not build")"
+		return 0
+	fi
+	# The launcher's guest is Debian's 6.1.
+	if ! guest_kernel; then
+		lane_unavailable debug "$desc" kernel \
+			"$(setup_error "no guest kernel for the launcher")"
+		return 0
+	fi
 	initrd="$MVM_BUILD/initrd-debug.cpio.gz"
-	MVM_GUEST_KERNEL=$(guest_kernel) make_initramfs "$initrd" "$ko"
-	vm_lane debug "QEMU TCG -cpu max, 6.1 with KASAN, lockdep, kmemleak, UBSAN" \
+	MVM_GUEST_KERNEL=$GUEST_KERNEL make_initramfs "$initrd" "$ko"
+	vm_lane debug "$desc, guest $KERNEL_ABI ($KERNEL_PKG $KERNEL_VER)" \
 		boot_qemu "$kdir/arch/x86/boot/bzImage" "$initrd"
 }
 
@@ -435,20 +481,56 @@ _checker_selftest() {
 	rm -rf "$d"
 }
 
+# resolver_cases: the resolver's test against a stubbed archive
+# (resolver-test.sh), each of its cases one of the lint lane's.
+resolver_cases() {
+	local out line name rc=0
+	out=$("$MVM_TOP/selftests/vm/resolver-test.sh" 2>&1) || rc=$?
+	while IFS= read -r line; do
+		case $line in
+		"ok "*) name=${line#ok [0-9]* }; result OK "resolver_$name" ;;
+		"not ok "*)
+			name=${line#not ok [0-9]* }
+			result FAIL "resolver_${name%% # *}" "${name#* # }" ;;
+		esac
+	done <<< "$out"
+	if [ $rc != 0 ] && ! grep -q '^not ok ' <<< "$out"; then
+		result FAIL resolver "resolver-test.sh exited $rc"
+		head -n 20 <<< "$out" | sed 's/^/    # /'
+	fi
+}
+
+# lint_kernel SERIES [sparse]: the W=1 build (and sparse) against the
+# headers of Debian's kernel of a series; a kernel that cannot be had fails
+# its cases, not the lane.
+lint_kernel() {
+	local s=$1 kdir
+	: > "$MVM_ERRFILE"
+	if ! resolve_kernel "$s"; then
+		result FAIL "w1_$s" "$KERNEL_ERR"
+		return 0
+	fi
+	echo "    # Linux $s: $KERNEL_ABI, headers linux-headers-$KERNEL_ABI"
+	if ! kdir=$(kernel_headers "$KERNEL_ABI"); then
+		result FAIL "w1_$KERNEL_ABI" "$(setup_error "no headers for $KERNEL_ABI")"
+		return 0
+	fi
+	[ "${2:-}" = sparse ] && lint_case "sparse_$KERNEL_ABI" _sparse "$kdir"
+	lint_case "w1_$KERNEL_ABI" build_module "$kdir" "$KERNEL_ABI"
+}
+
 lane_lint() {
-	local cp abi61 abi612
-	lane_begin lint "checkpatch --strict, sparse, W=1, unit tests (host)"
+	local cp
+	lane_begin lint "checkpatch --strict, sparse, W=1, unit tests, the kernel resolver (host)"
 	lint_case log_checker _checker_selftest
 	lint_case unit _unit
+	resolver_cases
 	need_pkgs linux-source-6.1 sparse
 	cp=$(checkpatch_dir)
 	lint_case checkpatch perl "$cp/scripts/checkpatch.pl" --no-tree --strict \
 		--terse --show-types -f "$MVM_TOP"/module/*.[ch] "$MVM_TOP"/uapi/linux/mvm.h
-	abi61=$(kernel_abi 6.1)
-	abi612=$(kernel_abi 6.12)
-	lint_case "sparse_$abi61" _sparse "$(kernel_headers "$abi61")"
-	lint_case "w1_$abi61" build_module "$(kernel_headers "$abi61")" "$abi61"
-	lint_case "w1_$abi612" build_module "$(kernel_headers "$abi612")" "$abi612"
+	lint_kernel 6.1 sparse
+	lint_kernel 6.12
 	lane_end lint
 }
 
@@ -470,8 +552,10 @@ cmd_check() {
 cmd_demo() {
 	local abi tree ko initrd logf="$MVM_BUILD/demo.log" t0=$SECONDS status=0
 	need_host_pkgs
-	abi=$(kernel_abi 6.1)
-	tree=$(kernel_tree "$abi")
+	resolve_kernel 6.1 || die "$KERNEL_ERR"
+	abi=$KERNEL_ABI
+	log "Linux 6.1: $abi ($KERNEL_PKG $KERNEL_VER)"
+	tree=$(kernel_tree "$abi" "$KERNEL_PKG")
 	ko=$(build_module "$(kernel_headers "$abi")" "$abi")
 	initrd="$MVM_BUILD/initrd-$abi.cpio.gz"
 	MVM_GUEST_KERNEL="$tree/boot/vmlinuz-$abi" make_initramfs "$initrd" "$ko" "$tree" "$abi"
@@ -511,8 +595,10 @@ cmd_bench() {
 	local gk= qemu=
 	need_host_pkgs
 	[ -x "$MVM_BUILD/bench/bench" ] || die "no $MVM_BUILD/bench/bench: use make bench"
-	abi=$(kernel_abi 6.1)
-	tree=$(kernel_tree "$abi")
+	resolve_kernel 6.1 || die "$KERNEL_ERR"
+	abi=$KERNEL_ABI
+	log "Linux 6.1: $abi ($KERNEL_PKG $KERNEL_VER)"
+	tree=$(kernel_tree "$abi" "$KERNEL_PKG")
 	case $lane in
 	svm) boot=boot_qemu timeout=${MVM_BENCH_TIMEOUT:-900}
 	     append="$append mvm_watchdog=600"
@@ -541,8 +627,14 @@ cmd_bench() {
 
 cmd_module() {
 	need_pkgs gcc make
-	build_module "$(kernel_headers "$(kernel_abi 6.1)")" "$(kernel_abi 6.1)"
+	resolve_kernel 6.1 || die "$KERNEL_ERR"
+	build_module "$(kernel_headers "$KERNEL_ABI")" "$KERNEL_ABI"
 }
+
+# Sourced (by the resolver's test), it only defines.
+if [ "${BASH_SOURCE[0]}" != "$0" ]; then
+	return 0
+fi
 
 case ${1:-} in
 check) shift; cmd_check "$@" ;;
