@@ -226,15 +226,15 @@ lanes() {
 	) > "$out" 2> "$out.err"
 }
 
-# lane_fails_alone NAME WHY...: svm-6.12's kernel cannot be had, for WHY
-# (a pattern): that lane fails with one line that says so; svm, run after
+# lane_fails_alone NAME LANE CASE WHY: LANE cannot be set up, for WHY (a
+# pattern): it fails with one case CASE whose line says so; svm, run after
 # it, passes; the closing line counts both; the run fails.
 lane_fails_alone() {
-	local name=$1 want=$2 out=$d/lanes.out
-	lanes "$out" svm-6.12 svm
-	if grep -qE "^    not ok 1 kernel # $want" "$out" &&
+	local name=$1 lane=$2 case=$3 want=$4 out=$d/lanes.out
+	lanes "$out" "$lane" svm
+	if grep -qE "^    not ok 1 $case # $want" "$out" &&
 	   [ "$(grep -c '^    not ok' "$out")" = 1 ] &&
-	   grep -q '^  not ok 1 svm-6.12$' "$out" && grep -q '^  ok 2 svm$' "$out" &&
+	   grep -q "^  not ok 1 $lane\$" "$out" && grep -q '^  ok 2 svm$' "$out" &&
 	   grep -q '^  # lane svm: .*Linux 6\.1\.0-57-amd64 (linux-image-6\.1\.0-57-amd64 6\.1\.192-3)$' "$out" &&
 	   [ "$(tail -n 1 "$out")" = "5 passed, 1 failed, 0 skipped" ]; then
 		ok "$name"
@@ -246,16 +246,34 @@ lane_fails_alone() {
 G61=("dep linux-image-amd64 linux-image-6.1.0-57-amd64" "pkg linux-image-6.1.0-57-amd64 6.1.192-3"
 	"pkg linux-headers-6.1.0-57-amd64 6.1.192-3")
 archive "${G61[@]}"
-lane_fails_alone lane_without_kernel_fails_alone \
+lane_fails_alone lane_without_kernel_fails_alone svm-6.12 kernel \
 	"no Debian 6\.12 kernel can be downloaded with its headers"
 
 # Listed, but removed from the archive since the lists were made.
 archive "${G61[@]}" "$META612" "gone linux-image-$A612 6.12.118-1" "pkg linux-headers-$A612 6.12.118-1"
-lane_fails_alone lane_whose_download_fails_fails_alone "cannot download linux-image-$R612\$"
+lane_fails_alone lane_whose_download_fails_fails_alone svm-6.12 kernel "cannot download linux-image-$R612\$"
 
 # Its headers cannot be installed.
 archive "${G61[@]}" "$META612" "pkg linux-image-$A612 6.12.118-1" "gone linux-headers-$A612 6.12.118-1"
-lane_fails_alone lane_without_headers_fails_alone "cannot install linux-headers-$R612\$"
+lane_fails_alone lane_without_headers_fails_alone svm-6.12 kernel "cannot install linux-headers-$R612\$"
+
+# Bochs cannot be installed: the vmx lane fails alone.
+archive "${G61[@]}"
+lane_fails_alone vmx_without_bochs_fails_alone vmx emulator "cannot install bochs "
+
+# A module that does not build against a kernel's headers fails that W=1
+# case; the lint lane goes on.
+archive "${G61[@]}"
+got=$( (. "$here/run.sh"
+	kernel_headers() { echo /nonexistent; }
+	build_module() { die "module build against $1 failed"; }
+	lint_kernel 6.1
+	echo "alive $fail") 2> /dev/null)
+if grep -q '^    not ok 1 w1_6\.1\.0-57-amd64$' <<< "$got" && grep -qx 'alive 1' <<< "$got"; then
+	ok w1_build_failure_fails_its_case
+else
+	not_ok w1_build_failure_fails_its_case "$(tr '\n' '|' <<< "$got")"
+fi
 
 echo "1..$n"
 exit $failed

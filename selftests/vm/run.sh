@@ -61,7 +61,8 @@ checkpatch_dir() {
 		tar -xJf /usr/src/linux-source-6.1.tar.xz -C "$dir.tmp" \
 			--strip-components=1 linux-source-6.1/scripts/checkpatch.pl \
 			linux-source-6.1/scripts/spelling.txt \
-			linux-source-6.1/scripts/const_structs.checkpatch
+			linux-source-6.1/scripts/const_structs.checkpatch ||
+			die "cannot extract checkpatch.pl from linux-source-6.1"
 		rm -rf "$dir"
 		mv "$dir.tmp" "$dir"
 	fi
@@ -195,9 +196,13 @@ boot_qemu() {
 	return $rc
 }
 
+# Bochs and what bochs-run.sh builds its boot ISO with.
+need_bochs_pkgs() {
+	need_pkgs bochs bochs-term bochsbios vgabios isolinux syslinux-common xorriso bsdutils
+}
+
 # boot_bochs KERNEL INITRD APPEND LOG TIMEOUT
 boot_bochs() {
-	need_pkgs bochs bochs-term bochsbios vgabios isolinux syslinux-common xorriso bsdutils
 	"$MVM_TOP/selftests/vm/bochs-run.sh" "$1" "$2" "$3" "$4" "$5" MVM-DONE
 }
 
@@ -381,7 +386,13 @@ debian_lane() {
 lane_svm() { debian_lane svm 6.1 boot_qemu "QEMU TCG -cpu max (SVM, NPT)"; }
 lane_svm-6.12() { debian_lane svm-6.12 6.12 boot_qemu "QEMU TCG -cpu max (SVM, NPT)"; }
 lane_vmx() {
-	debian_lane vmx 6.1 boot_bochs "Bochs corei7_skylake_x (VMX, EPT, VPID)"
+	local emu="Bochs corei7_skylake_x (VMX, EPT, VPID)"
+	: > "$MVM_ERRFILE"
+	if ! (need_bochs_pkgs); then
+		lane_unavailable vmx "$emu" emulator "$(setup_error "cannot install Bochs")"
+		return 0
+	fi
+	debian_lane vmx 6.1 boot_bochs "$emu"
 }
 
 lane_debug() {
@@ -408,12 +419,14 @@ lane_debug() {
 		boot_qemu "$kdir/arch/x86/boot/bzImage" "$initrd"
 }
 
-# lint: checks that need no VM.  Each tool's complaints fail its case.
+# lint: checks that need no VM.  Each tool's complaints fail its case.  The
+# check runs in a subshell: one that dies (a module that does not build)
+# fails its case, not the run.
 lint_case() {
 	local name=$1 out
 	shift
 	out=$(mktemp)
-	if "$@" > "$out" 2>&1 && ! grep -qE 'warning:|error:|WARNING|ERROR|CHECK' "$out"; then
+	if ("$@") > "$out" 2>&1 && ! grep -qE 'warning:|error:|WARNING|ERROR|CHECK' "$out"; then
 		result OK "$name"
 	else
 		result FAIL "$name"
@@ -525,10 +538,13 @@ lane_lint() {
 	lint_case log_checker _checker_selftest
 	lint_case unit _unit
 	resolver_cases
-	need_pkgs linux-source-6.1 sparse
-	cp=$(checkpatch_dir)
-	lint_case checkpatch perl "$cp/scripts/checkpatch.pl" --no-tree --strict \
-		--terse --show-types -f "$MVM_TOP"/module/*.[ch] "$MVM_TOP"/uapi/linux/mvm.h
+	: > "$MVM_ERRFILE"
+	if (need_pkgs linux-source-6.1 sparse) && cp=$(checkpatch_dir); then
+		lint_case checkpatch perl "$cp/scripts/checkpatch.pl" --no-tree --strict \
+			--terse --show-types -f "$MVM_TOP"/module/*.[ch] "$MVM_TOP"/uapi/linux/mvm.h
+	else
+		result FAIL checkpatch "$(setup_error "no checkpatch.pl or sparse")"
+	fi
 	lint_kernel 6.1 sparse
 	lint_kernel 6.12
 	lane_end lint
@@ -603,7 +619,8 @@ cmd_bench() {
 	svm) boot=boot_qemu timeout=${MVM_BENCH_TIMEOUT:-900}
 	     append="$append mvm_watchdog=600"
 	     gk="$tree/boot/vmlinuz-$abi" qemu=1 ;;
-	vmx) boot=boot_bochs timeout=${MVM_BENCH_TIMEOUT:-2400}
+	vmx) need_bochs_pkgs
+	     boot=boot_bochs timeout=${MVM_BENCH_TIMEOUT:-2400}
 	     append="$append ${LANE_APPEND[vmx]} mvm_watchdog=1800" ;;
 	*) die "make bench: LANE is svm or vmx, not '$lane'" ;;
 	esac
