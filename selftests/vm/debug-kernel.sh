@@ -28,8 +28,10 @@ fragment=$here/debug.config
 pkg=linux-source-6.1
 tarball=/usr/src/$pkg.tar.xz
 
+# The lanes show the reason in their KTAP line ($MVM_ERRFILE, lib.sh).
 die() {
 	echo "debug-kernel.sh: $*" >&2
+	[ -n "${MVM_ERRFILE:-}" ] && echo "debug kernel: $*" >> "$MVM_ERRFILE"
 	exit 1
 }
 

@@ -12,7 +12,7 @@ log() { printf '%s\n' "mvm: $*" >&2; }
 # die MSG: say why and stop.  The message is also kept in $MVM_ERRFILE, so
 # that a lane whose set-up died in a subshell can name the reason in its
 # KTAP line (lane_unavailable in run.sh).
-MVM_ERRFILE=$MVM_BUILD/.last-error
+export MVM_ERRFILE=$MVM_BUILD/.last-error
 die() { log "$*"; printf '%s\n' "$*" >> "$MVM_ERRFILE"; exit 1; }
 
 # apt's package lists are there (Debian keeps them compressed: *_Packages.lz4).
