@@ -12,10 +12,20 @@
 #                     both and the ratios
 #   make clean
 #
-# Kbuild (top-level and module/Kbuild) describes the module itself.
+#   make install      the launcher, the uapi header, the udev rule and the
+#                     sysusers entry for group mvm (PREFIX, DESTDIR)
+#   make dkms-install the module's sources to /usr/src/mvm-VERSION, then
+#                     dkms add, build and install (KVER: default the
+#                     running kernel)
+#   make uninstall, make dkms-uninstall
+#
+# Kbuild (top-level and module/Kbuild) describes the module itself, and
+# dkms.conf how DKMS builds it.
 
 VM        := selftests/vm
 BUILD     := build
+# MVM_API_VERSION of uapi/linux/mvm.h, then a release number.
+VERSION   := $(shell cat VERSION)
 UCFLAGS   := -std=c11 -O2 -g -Wall -Wextra -Werror -Iuapi -static
 SELFTESTS := dev_test module_test coexist_test memslot_test launcher_test hw_test \
 	     smoke_test vcpu_test guest_test ring_test exit_test \
@@ -95,4 +105,60 @@ check: userspace selftests
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all module userspace selftests unit demo check bench clean
+# Installing.  udev and systemd-sysusers read /etc whatever PREFIX is;
+# packagers set UDEVRULESDIR=/lib/udev/rules.d SYSUSERSDIR=/usr/lib/sysusers.d.
+PREFIX       ?= /usr/local
+BINDIR       ?= $(PREFIX)/bin
+INCLUDEDIR   ?= $(PREFIX)/include
+UDEVRULESDIR ?= /etc/udev/rules.d
+SYSUSERSDIR  ?= /etc/sysusers.d
+INSTALLED    := $(BINDIR)/mvm $(INCLUDEDIR)/linux/mvm.h \
+		$(UDEVRULESDIR)/60-mvm.rules $(SYSUSERSDIR)/mvm.conf
+
+# Into a staging DESTDIR nothing is done to this machine; into / the group
+# is made now rather than at the next boot's systemd-sysusers.
+install: userspace
+	install -D -m 0755 $(BUILD)/bin/mvm $(DESTDIR)$(BINDIR)/mvm
+	install -D -m 0644 uapi/linux/mvm.h $(DESTDIR)$(INCLUDEDIR)/linux/mvm.h
+	install -D -m 0644 dist/60-mvm.rules $(DESTDIR)$(UDEVRULESDIR)/60-mvm.rules
+	install -D -m 0644 dist/mvm.sysusers $(DESTDIR)$(SYSUSERSDIR)/mvm.conf
+	@if [ -z "$(DESTDIR)" ] && ! getent group mvm > /dev/null; then \
+		echo "groupadd --system mvm"; groupadd --system mvm; fi
+
+# The group is left: files may still belong to it.
+uninstall:
+	rm -f $(INSTALLED:%=$(DESTDIR)%)
+
+# DKMS.  DKMS_SRCTREE and DKMSFLAGS let selftests/vm/dkms-test.sh run these
+# same targets in a scratch tree (dkms --dkmstree, --installtree, ...).
+KVER         ?= $(shell uname -r)
+DKMS_SRCTREE ?= /usr/src
+DKMS_SRC     := $(DKMS_SRCTREE)/mvm-$(VERSION)
+DKMSFLAGS    ?=
+DKMS         := dkms --sourcetree=$(DKMS_SRCTREE) $(DKMSFLAGS)
+
+# Only the module's sources: not build/, nor objects of an in-tree build.
+dkms-source:
+	rm -rf $(DKMS_SRC)
+	install -d $(DKMS_SRC)/module $(DKMS_SRC)/uapi/linux
+	install -m 0644 dkms.conf VERSION Kbuild $(DKMS_SRC)/
+	install -m 0644 module/Kbuild $(wildcard module/*.[chS]) $(DKMS_SRC)/module/
+	install -m 0644 uapi/linux/mvm.h $(DKMS_SRC)/uapi/linux/
+
+# Installing the same VERSION again replaces it (dkms add refuses a
+# module/version it already has).
+dkms-install: dkms-uninstall
+	@$(MAKE) --no-print-directory dkms-source
+	$(DKMS) add -m mvm -v $(VERSION)
+	$(DKMS) build -m mvm -v $(VERSION) -k $(KVER)
+	$(DKMS) install -m mvm -v $(VERSION) -k $(KVER)
+
+dkms-uninstall:
+	@command -v dkms > /dev/null || { echo "needs dkms: apt-get install dkms"; exit 1; }
+	@if [ -n "$$($(DKMS) status -m mvm -v $(VERSION))" ]; then \
+		echo "$(DKMS) remove -m mvm -v $(VERSION) --all"; \
+		$(DKMS) remove -m mvm -v $(VERSION) --all; fi
+	rm -rf $(DKMS_SRC)
+
+.PHONY: all module userspace selftests unit demo check bench clean \
+	install uninstall dkms-source dkms-install dkms-uninstall

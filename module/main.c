@@ -176,8 +176,8 @@ static const struct file_operations mvm_dev_fops = {
 
 /*
  * Mode 0600: opening /dev/mvm lets a process run code with the CPU in guest
- * mode, so it is root's to hand out, by changing the group and mode, as with
- * /dev/kvm.
+ * mode, so it is root's to hand out.  The udev rule make install adds
+ * (dist/60-mvm.rules) gives it to group mvm, 0660, as udev does /dev/kvm.
  */
 static struct miscdevice mvm_dev = {
 	.minor = MISC_DYNAMIC_MINOR,
