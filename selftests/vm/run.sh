@@ -11,8 +11,9 @@
 #                          under mvm and then under KVM, print both
 #
 # Lanes:
-#   lint      checkpatch --strict, sparse, W=1 on 6.1 and 6.12, and the
-#             host-side unit tests (make unit; host only)
+#   lint      checkpatch --strict, sparse, W=1 and the DKMS build on 6.1
+#             and 6.12, the host-side unit tests (make unit) and the
+#             kernel resolver's (host only)
 #   svm       QEMU TCG -cpu max (SVM + NPT), Debian's 6.1 kernel
 #   svm-6.12  the same on Debian's 6.12 kernel
 #   vmx       Bochs corei7_skylake_x (VMX + EPT + VPID), Debian's 6.1 kernel
@@ -530,11 +531,13 @@ lint_kernel() {
 	fi
 	[ "${2:-}" = sparse ] && lint_case "sparse_$KERNEL_ABI" _sparse "$kdir"
 	lint_case "w1_$KERNEL_ABI" build_module "$kdir" "$KERNEL_ABI"
+	# Installed as a user installs it: DKMS and make install, in a scratch tree.
+	lint_case "dkms_$KERNEL_ABI" "$MVM_TOP/selftests/vm/dkms-test.sh" "$kdir" "$KERNEL_ABI"
 }
 
 lane_lint() {
 	local cp
-	lane_begin lint "checkpatch --strict, sparse, W=1, unit tests, the kernel resolver (host)"
+	lane_begin lint "checkpatch --strict, sparse, W=1, DKMS, unit tests, the kernel resolver (host)"
 	lint_case log_checker _checker_selftest
 	lint_case unit _unit
 	resolver_cases
