@@ -259,3 +259,4 @@ module_exit(mvm_exit);
 MODULE_DESCRIPTION("mvm: a minimal virtual machine monitor");
 MODULE_AUTHOR("The mvm developers");
 MODULE_LICENSE("GPL");
+MODULE_VERSION(MVM_VERSION);

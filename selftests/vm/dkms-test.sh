@@ -14,7 +14,7 @@
 #
 # Checks: VERSION starts with MVM_API_VERSION and is the version dkms read
 # from dkms.conf; mvm.ko came out, installed under updates/dkms, with
-# vermagic ABI, signed with the key given, and depmod indexes it; make
+# vermagic ABI and MODULE_VERSION VERSION, signed with the key given, and depmod indexes it; make
 # install laid out the launcher, the header, the udev rule and the sysusers
 # entry, and made no group on this machine.
 #
@@ -93,6 +93,9 @@ mod=$(find "$lib/$abi/updates/dkms" -name 'mvm.ko*' 2> /dev/null | head -n 1 || 
 vermagic=$(modinfo -F vermagic "$mod") || fail "modinfo cannot read $mod"
 [ "${vermagic%% *}" = "$abi" ] ||
 	fail "mvm.ko's vermagic is '$vermagic', want $abi"
+modversion=$(modinfo -F version "$mod")
+[ "$modversion" = "$version" ] ||
+	fail "mvm.ko says version '$modversion', VERSION says $version"
 signer=$(modinfo -F signer "$mod")
 [ "$signer" = "DKMS module signing key" ] ||
 	fail "mvm.ko is not signed with the scratch key (signer '$signer')"
@@ -123,4 +126,4 @@ make -C "$top" --no-print-directory uninstall DESTDIR="$dest" > /dev/null 2>&1 |
 	fail "make uninstall DESTDIR=... failed"
 [ -z "$(find "$dest" -type f)" ] || fail "make uninstall left files in DESTDIR"
 
-echo "dkms-test: mvm $version for $abi: dkms add, build, install in ${secs} s; vermagic, signature, depmod, make install ok"
+echo "dkms-test: mvm $version for $abi: dkms add, build, install in ${secs} s; vermagic, version, signature, depmod, make install ok"

@@ -197,7 +197,7 @@ build_module() {
 	local kdir=$1 name=$2 out="$MVM_BUILD/$2"
 	shift 2
 	mkdir -p "$out"
-	cp -a "$MVM_TOP/Kbuild" "$MVM_TOP/module" "$MVM_TOP/uapi" "$out/"
+	cp -a "$MVM_TOP/Kbuild" "$MVM_TOP/VERSION" "$MVM_TOP/module" "$MVM_TOP/uapi" "$out/"
 	make -s -C "$kdir" M="$out" W=1 "$@" modules >&2 ||
 		die "module build against $kdir failed"
 	echo "$out/module/mvm.ko"
