@@ -49,8 +49,8 @@ static DEFINE_PER_CPU(struct page *, svm_hsave_page);
 /*
  * ASIDs (APM 15.16): each CPU hands them out in generations; a vCPU that
  * moves to another CPU, or must flush, takes a fresh one, and a CPU that
- * runs out starts a new generation with a flush of all ASIDs.  ASID 0 is
- * the host's.
+ * runs out, or on which mvm has just switched SVM on, starts a new
+ * generation with a flush of all ASIDs.  ASID 0 is the host's.
  */
 struct svm_asids {
 	u64 generation;
@@ -191,6 +191,21 @@ static void svm_unsetup(void)
 	__free_pages(svm_msrpm, SVM_MSRPM_ORDER);
 }
 
+/*
+ * Whoever had SVM on this CPU since mvm last did (kvm_amd, between two mvm
+ * VMs) may have left translations tagged with ASIDs that mvm hands out
+ * again.  So the generation ends whenever mvm switches SVM on: every
+ * vCPU's ASID here is stale, and the next VMRUN starts a new generation
+ * with a flush of all ASIDs (15.16.1).
+ */
+static void svm_new_asid_generation(void)
+{
+	struct svm_asids *a = this_cpu_ptr(&svm_asids);
+
+	a->generation++;
+	a->next = svm_max_asid + 1;
+}
+
 static int svm_cpu_enable(void)
 {
 	u64 efer;
@@ -205,6 +220,7 @@ static int svm_cpu_enable(void)
 
 	wrmsrl(MSR_EFER, efer | EFER_SVME);
 	wrmsrl(MSR_VM_HSAVE_PA, page_to_phys(__this_cpu_read(svm_hsave_page)));
+	svm_new_asid_generation();
 	return 0;
 }
 
@@ -651,6 +667,8 @@ static void svm_pick_asid(struct svm_vcpu *svm, int cpu, bool flush)
 		a->generation++;
 		a->next = 1;
 		c->tlb_ctl = TLB_CONTROL_FLUSH_ALL_ASID;
+		pr_debug("cpu %d: ASID generation %llu, flushing all ASIDs\n",
+			 cpu, a->generation);
 	}
 	svm->asid = a->next++;
 	svm->asid_generation = a->generation;
