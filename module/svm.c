@@ -741,18 +741,28 @@ static bool svm_must_retry(struct svm_vcpu *svm)
 /*
  * DR0-3 are not in the VMCB and the guest writes them without an exit, so
  * they are swapped around every entry; DR6 and DR7 travel in the VMCB.
+ * Returns the host's DR6, for svm_put_guest_debug().
  */
-static void svm_load_guest_debug(struct svm_vcpu *svm)
+static unsigned long svm_load_guest_debug(struct svm_vcpu *svm)
 {
 	const u64 *db = svm->vcpu.db;
+	unsigned long host_dr6;
 
+	/*
+	 * With the host's DR7 live, a guest address in DR0-3 would be a host
+	 * breakpoint until VMRUN loads the guest's DR7: off with them first.
+	 */
+	if (hw_breakpoint_active())
+		set_debugreg(MVM_DR7_RESET, 7);
+	get_debugreg(host_dr6, 6);
 	set_debugreg(db[0], 0);
 	set_debugreg(db[1], 1);
 	set_debugreg(db[2], 2);
 	set_debugreg(db[3], 3);
+	return host_dr6;
 }
 
-static void svm_put_guest_debug(struct svm_vcpu *svm)
+static void svm_put_guest_debug(struct svm_vcpu *svm, unsigned long host_dr6)
 {
 	u64 *db = svm->vcpu.db;
 
@@ -760,7 +770,13 @@ static void svm_put_guest_debug(struct svm_vcpu *svm)
 	get_debugreg(db[1], 1);
 	get_debugreg(db[2], 2);
 	get_debugreg(db[3], 3);
-	/* #VMEXIT leaves DR7 at its reset value (15.5.2); the host's back. */
+	/*
+	 * VMRUN does not save the host's DR6 (15.5.1), and #VMEXIT leaves
+	 * the guest's in the CPU, where the host's next #DB would read it.
+	 */
+	if (svm->vmcb->save.dr6 != host_dr6)
+		set_debugreg(host_dr6, 6);
+	/* #VMEXIT disables the host's breakpoints in DR7 (15.6): back. */
 	if (hw_breakpoint_active())
 		hw_breakpoint_restore();
 }
@@ -769,6 +785,7 @@ static void svm_put_guest_debug(struct svm_vcpu *svm)
 static int svm_enter(struct svm_vcpu *svm)
 {
 	struct mvm_vcpu *vcpu = &svm->vcpu;
+	unsigned long host_dr6;
 	bool flush;
 	u32 host_pkru = 0;
 	int cpu;
@@ -797,7 +814,7 @@ static int svm_enter(struct svm_vcpu *svm)
 	/* 15.17: with GIF clear, no NMI runs on the host with guest state. */
 	asm volatile("clgi" ::: "memory");
 	mvm_fpu_load(vcpu);
-	svm_load_guest_debug(svm);
+	host_dr6 = svm_load_guest_debug(svm);
 	if (boot_cpu_has(X86_FEATURE_OSPKE))
 		host_pkru = rdpkru();
 
@@ -806,7 +823,7 @@ static int svm_enter(struct svm_vcpu *svm)
 	/* The guest may have set CR4.PKE and written PKRU. */
 	if (boot_cpu_has(X86_FEATURE_OSPKE) && rdpkru() != host_pkru)
 		wrpkru(host_pkru);
-	svm_put_guest_debug(svm);
+	svm_put_guest_debug(svm, host_dr6);
 	mvm_fpu_put(vcpu);
 	WRITE_ONCE(vcpu->mode, MVM_OUTSIDE_GUEST);
 	asm volatile("stgi" ::: "memory");

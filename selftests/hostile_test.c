@@ -23,11 +23,16 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <linux/hw_breakpoint.h>
+#include <linux/perf_event.h>
+
 #include "lib/guest.h"
 #include "lib/ktap.h"
+#include "lib/mvm_util.h"
 
 #define GUEST_MIB	16
 #define UD_VECTOR	6
@@ -1158,6 +1163,96 @@ static int cr0_high_bits_clean(void)
 	return KTAP_PASS;
 }
 
+/* --- host breakpoints and the guest's DR0-3 ---------------------------------------- */
+
+/* A host breakpoint of this task's: never executed. */
+static void __attribute__((noinline, used)) host_bp_target(void)
+{
+	__asm__ volatile("" : : : "memory");
+}
+
+/* The address of a symbol of the mvm module in /proc/kallsyms, or 0. */
+static uint64_t mvm_symbol(const char *name)
+{
+	char line[256], sym[128], type;
+	unsigned long long addr;
+	uint64_t found = 0;
+	FILE *f = fopen("/proc/kallsyms", "r");
+
+	if (!f)
+		return 0;
+	while (!found && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%llx %c %127s", &addr, &type, sym) == 3 &&
+		    !strcmp(sym, name) && strstr(line, "[mvm]"))
+			found = addr;
+	fclose(f);
+	return found;
+}
+
+static void guest_sync_loop(void)
+{
+	int i;
+
+	for (i = 0; i < 16; i++)
+		GUEST_SYNC(i);
+	GUEST_DONE();
+}
+
+/*
+ * The guest's DR0-3 point at the host's own VMRUN path while this task
+ * has a hardware breakpoint enabled in DR7: the host must not take a #DB
+ * there, which it does if DR0-3 are loaded before DR7 is cleared.  The
+ * breakpoint counts kernel hits too, so any hit shows in its count.
+ */
+static int host_breakpoint_not_at_guest_dr0(void)
+{
+	struct perf_event_attr attr = {
+		.type = PERF_TYPE_BREAKPOINT,
+		.size = sizeof(attr),
+		.bp_type = HW_BREAKPOINT_X,
+		.bp_addr = (uintptr_t)host_bp_target,
+		.bp_len = sizeof(long),
+		.exclude_hv = 1,
+	};
+	struct mvm_debugregs dr;
+	struct vcpu *vcpu;
+	struct ucall uc;
+	uint64_t count = 0, target;
+	int fd, i, dev = mvm_open_dev();
+
+	CHECK(dev >= 0, "open");
+	if (ioctl(dev, MVM_CHECK_EXTENSION, MVM_CAP_BACKEND) !=
+	    MVM_BACKEND_SVM) {
+		close(dev);
+		SKIP("SVM only: this case aims at mvm_svm_vmrun");
+	}
+	close(dev);
+	target = mvm_symbol("mvm_svm_vmrun");
+	if (!target)
+		SKIP("no address for mvm_svm_vmrun in /proc/kallsyms");
+	fd = syscall(__NR_perf_event_open, &attr, 0, -1, -1, 0);
+	if (fd < 0)
+		SKIP("perf_event_open of a breakpoint: errno %d", errno);
+
+	vcpu = vcpu_create(vm_create(GUEST_MIB), 0);
+	vcpu_setup_long(vcpu, guest_sync_loop);
+	vcpu_ioctl(vcpu, MVM_GET_DEBUGREGS, &dr);
+	/* Whichever of DR0-3 the host's breakpoint took, it matches. */
+	for (i = 0; i < 4; i++)
+		dr.db[i] = target;
+	vcpu_ioctl(vcpu, MVM_SET_DEBUGREGS, &dr);
+	for (i = 0; i < 16; i++)
+		CHECK(vcpu_run_ucall(vcpu, &uc) == UCALL_SYNC, "ucall %u",
+		      uc.code);
+	vcpu_run_to_done(vcpu);
+	CHECK(read(fd, &count, sizeof(count)) == sizeof(count), "read");
+	close(fd);
+	CHECK(count == 0,
+	      "the host's breakpoint fired %" PRIu64 " times at the guest's DR0 %#" PRIx64
+	      " (mvm_svm_vmrun)", count, target);
+	return KTAP_PASS;
+}
+
 static const struct ktap_case cases[] = {
 	KTAP_CASE_T(msr_attacks_host_intact, 60),
 	KTAP_CASE_T(all_ports, 120),
@@ -1174,6 +1269,7 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE_T(touch_all_of_hugetlb_slot, 120),
 	KTAP_CASE_T(reserved_cr_xcr0, 30),
 	KTAP_CASE_T(cr0_high_bits_clean, 30),
+	KTAP_CASE_T(host_breakpoint_not_at_guest_dr0, 30),
 };
 
 KTAP_MAIN(cases)
