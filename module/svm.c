@@ -60,6 +60,8 @@ struct svm_asids {
 static DEFINE_PER_CPU(struct svm_asids, svm_asids);
 static u32 svm_max_asid;
 static bool svm_has_nrips;
+/* The CPU has RDTSCP or RDPID: the guest's TSC_AUX is loaded around VMRUN. */
+static bool svm_swap_tsc_aux;
 
 /*
  * The permission maps (APM 15.10.1, 15.11): a set bit intercepts.  One of
@@ -157,6 +159,8 @@ static int svm_setup(void)
 
 	svm_max_asid = cpuid_ebx(0x8000000a) - 1;
 	svm_has_nrips = boot_cpu_has(X86_FEATURE_NRIPS);
+	svm_swap_tsc_aux = boot_cpu_has(X86_FEATURE_RDTSCP) ||
+			   boot_cpu_has(X86_FEATURE_RDPID);
 	mvm_pt_levels = pgtable_l5_enabled() ? 5 : 4;
 	if (!svm_max_asid)
 		return -ENODEV;
@@ -323,6 +327,9 @@ static void svm_vmcb_reset(struct svm_vcpu *svm)
 	memset(vmcb, 0, PAGE_SIZE);
 	for (i = 0; i < ARRAY_SIZE(svm_intercepts); i++)
 		svm_set_intercept(vmcb, svm_intercepts[i]);
+	/* With its own TSC_AUX in the CPU, the guest's RDTSCP runs natively. */
+	if (svm_swap_tsc_aux)
+		svm_clr_intercept(vmcb, INTERCEPT_RDTSCP);
 	c->iopm_base_pa = page_to_phys(svm_iopm);
 	c->msrpm_base_pa = page_to_phys(svm_msrpm);
 	/* 15.21.1: the guest's IF masks only virtual interrupts. */
@@ -786,6 +793,7 @@ static int svm_enter(struct svm_vcpu *svm)
 {
 	struct mvm_vcpu *vcpu = &svm->vcpu;
 	unsigned long host_dr6;
+	u64 host_tsc_aux = 0;
 	bool flush;
 	u32 host_pkru = 0;
 	int cpu;
@@ -817,9 +825,21 @@ static int svm_enter(struct svm_vcpu *svm)
 	host_dr6 = svm_load_guest_debug(svm);
 	if (boot_cpu_has(X86_FEATURE_OSPKE))
 		host_pkru = rdpkru();
+	/*
+	 * RDPID reads TSC_AUX and cannot be intercepted, so the CPU holds the
+	 * guest's while it runs; the host's (Linux keeps the CPU number there
+	 * for its vDSO) is back before anything but this code can run.
+	 */
+	if (svm_swap_tsc_aux) {
+		rdmsrl(MSR_TSC_AUX, host_tsc_aux);
+		if (host_tsc_aux != svm->tsc_aux)
+			wrmsrl(MSR_TSC_AUX, svm->tsc_aux);
+	}
 
 	mvm_svm_vmrun(svm->vmcb_pa, svm->host_save_pa, svm->gprs);
 
+	if (svm_swap_tsc_aux && host_tsc_aux != svm->tsc_aux)
+		wrmsrl(MSR_TSC_AUX, host_tsc_aux);
 	/* The guest may have set CR4.PKE and written PKRU. */
 	if (boot_cpu_has(X86_FEATURE_OSPKE) && rdpkru() != host_pkru)
 		wrpkru(host_pkru);

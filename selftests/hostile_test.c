@@ -1253,6 +1253,74 @@ static int host_breakpoint_not_at_guest_dr0(void)
 	return KTAP_PASS;
 }
 
+/* --- TSC_AUX and RDPID ------------------------------------------------------------ */
+
+#define MSR_TSC_AUX		0xc0000103
+#define GUEST_TSC_AUX		0xabcUL
+
+static void guest_rdpid(void)
+{
+	uint64_t wr, fault, pid = 0;
+	uint32_t lo, hi, aux;
+
+	wr = guest_wrmsr_safe(MSR_TSC_AUX, GUEST_TSC_AUX);
+	/* RDPID is not interceptable on SVM: what the CPU holds shows. */
+	__asm__ volatile("lea 1f(%%rip), %%r9\n\t"
+			 "xor %%r10d, %%r10d\n\t"
+			 "rdpid %%rax\n"
+			 "1:\n\t"
+			 "mov %%r10, %1\n\t"
+			 "xor %%r9d, %%r9d"
+			 : "+a"(pid), "=r"(fault) : : "r9", "r10", "memory");
+	__asm__ volatile("rdtscp" : "=a"(lo), "=d"(hi), "=c"(aux));
+	(void)lo;
+	(void)hi;
+	GUEST_VALUE(wr, fault, pid);
+	GUEST_VALUE(aux, 0, 0);
+	GUEST_DONE();
+}
+
+/*
+ * The guest's TSC_AUX is what its RDPID and RDTSCP read, and the host's
+ * is back once MVM_RUN returns (Linux keeps the CPU number there for
+ * RDPID and RDTSCP in the vDSO's getcpu()).
+ */
+static int rdpid_reads_guest_tsc_aux(void)
+{
+	int cpu = sysconf(_SC_NPROCESSORS_ONLN) > 1 ? 1 : 0;
+	uint64_t wr, rdpid_fault, rdpid;
+	uint32_t lo, hi, host_aux;
+	struct vcpu *vcpu;
+	struct ucall uc;
+
+	/* CPU 1's TSC_AUX is 1: neither the guest's nor the reset value. */
+	CHECK(!pin_to_cpu(cpu), "sched_setaffinity");
+	vcpu = vcpu_create(vm_create(GUEST_MIB), 0);
+	vcpu_setup_long(vcpu, guest_rdpid);
+	CHECK(vcpu_run_ucall(vcpu, &uc) == UCALL_VALUE, "ucall %u", uc.code);
+	wr = uc.args[0];
+	rdpid_fault = uc.args[1];
+	rdpid = uc.args[2];
+	CHECK(wr == 0, "WRMSR TSC_AUX: %#" PRIx64, wr);
+	CHECK(vcpu_run_ucall(vcpu, &uc) == UCALL_VALUE, "ucall %u", uc.code);
+	CHECK(uc.args[0] == GUEST_TSC_AUX, "the guest's RDTSCP read %#" PRIx64,
+	      uc.args[0]);
+	__asm__ volatile("rdtscp" : "=a"(lo), "=d"(hi), "=c"(host_aux));
+	(void)lo;
+	(void)hi;
+	CHECK((host_aux & 0xfff) == (uint32_t)sched_getcpu(),
+	      "the host's TSC_AUX is %#x on CPU %d after MVM_RUN", host_aux,
+	      sched_getcpu());
+	vcpu_run_to_done(vcpu);
+	if (rdpid_fault == UD)
+		SKIP("RDPID is #UD (CPUID.7.0:ECX bit 22 clear here); RDTSCP and the host's TSC_AUX were right");
+	CHECK(rdpid_fault == 0, "RDPID: %#" PRIx64, rdpid_fault);
+	CHECK(rdpid == GUEST_TSC_AUX,
+	      "the guest's RDPID read %#" PRIx64 ", its TSC_AUX is %#lx", rdpid,
+	      GUEST_TSC_AUX);
+	return KTAP_PASS;
+}
+
 static const struct ktap_case cases[] = {
 	KTAP_CASE_T(msr_attacks_host_intact, 60),
 	KTAP_CASE_T(all_ports, 120),
@@ -1270,6 +1338,7 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE_T(reserved_cr_xcr0, 30),
 	KTAP_CASE_T(cr0_high_bits_clean, 30),
 	KTAP_CASE_T(host_breakpoint_not_at_guest_dr0, 30),
+	KTAP_CASE_T(rdpid_reads_guest_tsc_aux, 30),
 };
 
 KTAP_MAIN(cases)
