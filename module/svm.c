@@ -788,6 +788,18 @@ static void svm_put_guest_debug(struct svm_vcpu *svm, unsigned long host_dr6)
 		hw_breakpoint_restore();
 }
 
+static void svm_machine_check(void)
+{
+#ifdef CONFIG_X86_MCE
+	struct pt_regs regs = {
+		.cs = 3, /* not the kernel's: don't panic on a guest #MC */
+		.flags = X86_EFLAGS_IF,
+	};
+
+	do_machine_check(&regs);
+#endif
+}
+
 /* Enter the guest once.  Returns 1 if it did not (retry), else 0. */
 static int svm_enter(struct svm_vcpu *svm)
 {
@@ -847,6 +859,13 @@ static int svm_enter(struct svm_vcpu *svm)
 	mvm_fpu_put(vcpu);
 	WRITE_ONCE(vcpu->mode, MVM_OUTSIDE_GUEST);
 	asm volatile("stgi" ::: "memory");
+	/*
+	 * A machine check that exited the guest is handled as the host's #MC
+	 * handler would have: on this CPU, whose banks hold it, and with
+	 * interrupts still off.
+	 */
+	if (svm->vmcb->control.exit_code == SVM_EXIT_EXCP_BASE + MC_VECTOR)
+		svm_machine_check();
 	local_irq_enable();
 	kernel_fpu_end();
 	return 0;
@@ -1007,18 +1026,6 @@ static int svm_handle_npf(struct svm_vcpu *svm)
 	return mvm_emulate_mmio(&svm->vcpu, gpa, write);
 }
 
-static void svm_machine_check(void)
-{
-#ifdef CONFIG_X86_MCE
-	struct pt_regs regs = {
-		.cs = 3, /* not the kernel's: don't panic on a guest #MC */
-		.flags = X86_EFLAGS_IF,
-	};
-
-	do_machine_check(&regs);
-#endif
-}
-
 /*
  * An exit while the CPU delivered an event (15.7.2): deliver it again,
  * unless it was a software interrupt, which the guest re-executes.
@@ -1115,7 +1122,7 @@ static int svm_handle_exit(struct svm_vcpu *svm)
 				    vmcb->control.exit_info_1, 0);
 		return 0;
 	case SVM_EXIT_EXCP_BASE + MC_VECTOR:
-		svm_machine_check();
+		/* svm_enter() has handled it. */
 		return 0;
 	case SVM_EXIT_EXCP_BASE + UD_VECTOR:
 	case SVM_EXIT_VMRUN:
