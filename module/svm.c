@@ -93,7 +93,15 @@ struct svm_vcpu {
 	int asid_cpu;
 	u64 asid_generation;
 	u64 tsc_aux;
+	/* NMIs blocked: one was injected and its handler's IRET is not done. */
 	bool nmi_masked;
+	/* That IRET was intercepted at nmi_iret_rip, and has yet to run. */
+	bool nmi_iret;
+	u64 nmi_iret_rip;
+	/* Single-stepping over it: the guest's own TF and DR6 from before. */
+	bool nmi_step;
+	bool nmi_step_tf;
+	u64 nmi_step_dr6;
 	bool saw_nmi;
 	int saw_irq;
 	/* The guest's state as the last VMRUN found it: svm_vmcb_clobbered() */
@@ -363,6 +371,8 @@ static void svm_vmcb_reset(struct svm_vcpu *svm)
 
 	memset(svm->gprs, 0, sizeof(svm->gprs));
 	svm->nmi_masked = false;
+	svm->nmi_iret = false;
+	svm->nmi_step = false;
 	/* Force a fresh ASID at the next entry. */
 	svm->asid_generation = 0;
 }
@@ -434,6 +444,9 @@ static void svm_get_regs(struct mvm_vcpu *vcpu, struct mvm_regs *r)
 	r->r15 = g[R_15];
 	r->rip = svm->vmcb->save.rip;
 	r->rflags = svm->vmcb->save.rflags;
+	/* svm_nmi_step()'s TF, if an entry it was set for did not happen. */
+	if (svm->nmi_step && !svm->nmi_step_tf)
+		r->rflags &= ~X86_EFLAGS_TF;
 }
 
 static void svm_set_regs(struct mvm_vcpu *vcpu, const struct mvm_regs *r)
@@ -462,6 +475,10 @@ static void svm_set_regs(struct mvm_vcpu *vcpu, const struct mvm_regs *r)
 	g[R_15] = r->r15;
 	svm->vmcb->save.rip = r->rip;
 	svm->vmcb->save.rflags = r->rflags;
+	if (svm->nmi_step) {
+		svm->nmi_step_tf = r->rflags & X86_EFLAGS_TF;
+		svm->vmcb->save.rflags |= X86_EFLAGS_TF;
+	}
 }
 
 static void svm_get_sregs(struct mvm_vcpu *vcpu, struct mvm_sregs *s)
@@ -685,6 +702,68 @@ static void svm_pick_asid(struct svm_vcpu *svm, int cpu, bool flush)
 	c->clean = 0;
 }
 
+static void svm_nmi_unmask(struct svm_vcpu *svm)
+{
+	svm->nmi_masked = false;
+	svm->nmi_iret = false;
+}
+
+/*
+ * An NMI is pending and the IRET that unblocks NMIs (APM vol. 2, 8.2.3)
+ * has exited but not run: the intercept comes before the instruction
+ * (15.7), so unmasking there would let the NMI in on the old handler's
+ * frame.  Run the IRET with TF set instead: its single-step trap, a #DB
+ * exit, comes right after it (the trap follows TF as it was before the
+ * instruction, whatever RFLAGS the IRET loads).
+ */
+static void svm_nmi_step(struct svm_vcpu *svm)
+{
+	struct vmcb_save_area *save = &svm->vmcb->save;
+
+	if (svm->nmi_step)
+		return;
+	svm->nmi_step = true;
+	svm->nmi_step_tf = save->rflags & X86_EFLAGS_TF;
+	svm->nmi_step_dr6 = save->dr6;
+	save->rflags |= X86_EFLAGS_TF;
+}
+
+/*
+ * The first exit after svm_nmi_step(): hide the step from the guest.
+ * Returns true if the exit is the step's own #DB, which the guest must not
+ * see.
+ */
+static bool svm_nmi_step_end(struct svm_vcpu *svm, u64 code)
+{
+	struct vmcb_save_area *save = &svm->vmcb->save;
+
+	svm->nmi_step = false;
+	if (save->rip == svm->nmi_iret_rip) {
+		/* Out before the IRET ran (an interrupt, a fault on its stack). */
+		if (!svm->nmi_step_tf)
+			save->rflags &= ~X86_EFLAGS_TF;
+		return false;
+	}
+	/*
+	 * Past it: the IRET loaded the guest's RFLAGS, and NMIs are open.
+	 * (An IRET that faulted went into the guest's handler with our TF in
+	 * the frame it pushed: a guest with a broken NMI frame may see one
+	 * #DB more.)
+	 */
+	svm_nmi_unmask(svm);
+	if (code != SVM_EXIT_EXCP_BASE + DB_VECTOR)
+		return false;
+	/* A #DB the guest asked for, by its own TF or a breakpoint: its. */
+	if (svm->nmi_step_tf ||
+	    (save->dr6 & ~svm->nmi_step_dr6 & DR_TRAP_BITS)) {
+		if (!svm->nmi_step_tf)
+			save->dr6 &= ~(u64)DR_STEP;
+		return false;
+	}
+	save->dr6 = svm->nmi_step_dr6;
+	return true;
+}
+
 /*
  * Queue what is pending: an NMI, else the highest external interrupt if the
  * guest can take it now; for any interrupt still left, ask for an exit as
@@ -705,6 +784,13 @@ static void svm_inject_events(struct svm_vcpu *svm)
 	if (vmcb->control.event_inj & SVM_EVTINJ_VALID)
 		return;
 
+	/* The guest went past the IRET it was stopped at: it has run. */
+	if (svm->nmi_iret && vmcb->save.rip != svm->nmi_iret_rip)
+		svm_nmi_unmask(svm);
+	if (svm->saw_nmi && svm->nmi_iret) {
+		svm_nmi_step(svm);
+		return;
+	}
 	if (svm->saw_nmi && !svm->nmi_masked && !shadow) {
 		mvm_vcpu_take_nmi(vcpu);
 		vmcb->control.event_inj = NMI_VECTOR | SVM_EVTINJ_TYPE_NMI |
@@ -1049,8 +1135,7 @@ static void svm_reinject(struct svm_vcpu *svm)
 	    ((info & SVM_EXITINTINFO_VEC_MASK) == NMI_VECTOR ||
 	     (info & SVM_EXITINTINFO_VEC_MASK) >= 32))
 		return;
-	if ((info & SVM_EXITINTINFO_TYPE_MASK) == SVM_EXITINTINFO_TYPE_NMI)
-		svm->nmi_masked = false;
+	/* A re-delivered NMI keeps NMIs blocked, as its first delivery did. */
 	c->event_inj = info;
 	c->event_inj_err = c->exit_int_info_err;
 }
@@ -1061,6 +1146,7 @@ static int svm_handle_exit(struct svm_vcpu *svm)
 	struct vmcb *vmcb = svm->vmcb;
 	u64 code = ((u64)vmcb->control.exit_code_hi << 32) |
 		   vmcb->control.exit_code;
+	bool step_db = false;
 
 	/*
 	 * VMEXIT_INVALID is -1 in all 64 bits (APM 15.6, appendix C); QEMU's
@@ -1068,6 +1154,8 @@ static int svm_handle_exit(struct svm_vcpu *svm)
 	 */
 	if (vmcb->control.exit_code == (u32)SVM_EXIT_ERR)
 		code = SVM_EXIT_ERR;
+	if (svm->nmi_step)
+		step_db = svm_nmi_step_end(svm, code);
 	vcpu->run->rip = vmcb->save.rip;
 	vcpu->run->flags = (vmcb->save.rflags & X86_EFLAGS_IF) &&
 			   !(vmcb->control.int_state &
@@ -1086,7 +1174,9 @@ static int svm_handle_exit(struct svm_vcpu *svm)
 		svm_clr_intercept(vmcb, INTERCEPT_VINTR);
 		return 0;
 	case SVM_EXIT_IRET:
-		svm->nmi_masked = false;
+		/* NMIs stay blocked until the IRET has run: svm_nmi_step(). */
+		svm->nmi_iret = true;
+		svm->nmi_iret_rip = vmcb->save.rip;
 		svm_clr_intercept(vmcb, INTERCEPT_IRET);
 		return 0;
 	case SVM_EXIT_CPUID:
@@ -1115,7 +1205,8 @@ static int svm_handle_exit(struct svm_vcpu *svm)
 		return svm_skip(svm, code == SVM_EXIT_INVD ? opi : op, 2);
 	}
 	case SVM_EXIT_EXCP_BASE + DB_VECTOR:
-		svm_queue_exception(vcpu, DB_VECTOR, false, 0, 0);
+		if (!step_db)
+			svm_queue_exception(vcpu, DB_VECTOR, false, 0, 0);
 		return 0;
 	case SVM_EXIT_EXCP_BASE + AC_VECTOR:
 		svm_queue_exception(vcpu, AC_VECTOR, true,
