@@ -49,8 +49,8 @@ static DEFINE_PER_CPU(struct page *, svm_hsave_page);
 /*
  * ASIDs (APM 15.16): each CPU hands them out in generations; a vCPU that
  * moves to another CPU, or must flush, takes a fresh one, and a CPU that
- * runs out starts a new generation with a flush of all ASIDs.  ASID 0 is
- * the host's.
+ * runs out, or on which mvm has just switched SVM on, starts a new
+ * generation with a flush of all ASIDs.  ASID 0 is the host's.
  */
 struct svm_asids {
 	u64 generation;
@@ -60,6 +60,8 @@ struct svm_asids {
 static DEFINE_PER_CPU(struct svm_asids, svm_asids);
 static u32 svm_max_asid;
 static bool svm_has_nrips;
+/* The CPU has RDTSCP or RDPID: the guest's TSC_AUX is loaded around VMRUN. */
+static bool svm_swap_tsc_aux;
 
 /*
  * The permission maps (APM 15.10.1, 15.11): a set bit intercepts.  One of
@@ -91,7 +93,15 @@ struct svm_vcpu {
 	int asid_cpu;
 	u64 asid_generation;
 	u64 tsc_aux;
+	/* NMIs blocked: one was injected and its handler's IRET is not done. */
 	bool nmi_masked;
+	/* That IRET was intercepted at nmi_iret_rip, and has yet to run. */
+	bool nmi_iret;
+	u64 nmi_iret_rip;
+	/* Single-stepping over it: the guest's own TF and DR6 from before. */
+	bool nmi_step;
+	bool nmi_step_tf;
+	u64 nmi_step_dr6;
 	bool saw_nmi;
 	int saw_irq;
 	/* The guest's state as the last VMRUN found it: svm_vmcb_clobbered() */
@@ -157,6 +167,8 @@ static int svm_setup(void)
 
 	svm_max_asid = cpuid_ebx(0x8000000a) - 1;
 	svm_has_nrips = boot_cpu_has(X86_FEATURE_NRIPS);
+	svm_swap_tsc_aux = boot_cpu_has(X86_FEATURE_RDTSCP) ||
+			   boot_cpu_has(X86_FEATURE_RDPID);
 	mvm_pt_levels = pgtable_l5_enabled() ? 5 : 4;
 	if (!svm_max_asid)
 		return -ENODEV;
@@ -191,6 +203,21 @@ static void svm_unsetup(void)
 	__free_pages(svm_msrpm, SVM_MSRPM_ORDER);
 }
 
+/*
+ * Whoever had SVM on this CPU since mvm last did (kvm_amd, between two mvm
+ * VMs) may have left translations tagged with ASIDs that mvm hands out
+ * again.  So the generation ends whenever mvm switches SVM on: every
+ * vCPU's ASID here is stale, and the next VMRUN starts a new generation
+ * with a flush of all ASIDs (15.16.1).
+ */
+static void svm_new_asid_generation(void)
+{
+	struct svm_asids *a = this_cpu_ptr(&svm_asids);
+
+	a->generation++;
+	a->next = svm_max_asid + 1;
+}
+
 static int svm_cpu_enable(void)
 {
 	u64 efer;
@@ -205,6 +232,7 @@ static int svm_cpu_enable(void)
 
 	wrmsrl(MSR_EFER, efer | EFER_SVME);
 	wrmsrl(MSR_VM_HSAVE_PA, page_to_phys(__this_cpu_read(svm_hsave_page)));
+	svm_new_asid_generation();
 	return 0;
 }
 
@@ -307,6 +335,9 @@ static void svm_vmcb_reset(struct svm_vcpu *svm)
 	memset(vmcb, 0, PAGE_SIZE);
 	for (i = 0; i < ARRAY_SIZE(svm_intercepts); i++)
 		svm_set_intercept(vmcb, svm_intercepts[i]);
+	/* With its own TSC_AUX in the CPU, the guest's RDTSCP runs natively. */
+	if (svm_swap_tsc_aux)
+		svm_clr_intercept(vmcb, INTERCEPT_RDTSCP);
 	c->iopm_base_pa = page_to_phys(svm_iopm);
 	c->msrpm_base_pa = page_to_phys(svm_msrpm);
 	/* 15.21.1: the guest's IF masks only virtual interrupts. */
@@ -340,6 +371,8 @@ static void svm_vmcb_reset(struct svm_vcpu *svm)
 
 	memset(svm->gprs, 0, sizeof(svm->gprs));
 	svm->nmi_masked = false;
+	svm->nmi_iret = false;
+	svm->nmi_step = false;
 	/* Force a fresh ASID at the next entry. */
 	svm->asid_generation = 0;
 }
@@ -411,6 +444,9 @@ static void svm_get_regs(struct mvm_vcpu *vcpu, struct mvm_regs *r)
 	r->r15 = g[R_15];
 	r->rip = svm->vmcb->save.rip;
 	r->rflags = svm->vmcb->save.rflags;
+	/* svm_nmi_step()'s TF, if an entry it was set for did not happen. */
+	if (svm->nmi_step && !svm->nmi_step_tf)
+		r->rflags &= ~X86_EFLAGS_TF;
 }
 
 static void svm_set_regs(struct mvm_vcpu *vcpu, const struct mvm_regs *r)
@@ -439,6 +475,10 @@ static void svm_set_regs(struct mvm_vcpu *vcpu, const struct mvm_regs *r)
 	g[R_15] = r->r15;
 	svm->vmcb->save.rip = r->rip;
 	svm->vmcb->save.rflags = r->rflags;
+	if (svm->nmi_step) {
+		svm->nmi_step_tf = r->rflags & X86_EFLAGS_TF;
+		svm->vmcb->save.rflags |= X86_EFLAGS_TF;
+	}
 }
 
 static void svm_get_sregs(struct mvm_vcpu *vcpu, struct mvm_sregs *s)
@@ -651,6 +691,8 @@ static void svm_pick_asid(struct svm_vcpu *svm, int cpu, bool flush)
 		a->generation++;
 		a->next = 1;
 		c->tlb_ctl = TLB_CONTROL_FLUSH_ALL_ASID;
+		pr_debug("cpu %d: ASID generation %llu, flushing all ASIDs\n",
+			 cpu, a->generation);
 	}
 	svm->asid = a->next++;
 	svm->asid_generation = a->generation;
@@ -658,6 +700,68 @@ static void svm_pick_asid(struct svm_vcpu *svm, int cpu, bool flush)
 	c->asid = svm->asid;
 	/* Another CPU's cached VMCB state is stale here (15.15). */
 	c->clean = 0;
+}
+
+static void svm_nmi_unmask(struct svm_vcpu *svm)
+{
+	svm->nmi_masked = false;
+	svm->nmi_iret = false;
+}
+
+/*
+ * An NMI is pending and the IRET that unblocks NMIs (APM vol. 2, 8.2.3)
+ * has exited but not run: the intercept comes before the instruction
+ * (15.7), so unmasking there would let the NMI in on the old handler's
+ * frame.  Run the IRET with TF set instead: its single-step trap, a #DB
+ * exit, comes right after it (the trap follows TF as it was before the
+ * instruction, whatever RFLAGS the IRET loads).
+ */
+static void svm_nmi_step(struct svm_vcpu *svm)
+{
+	struct vmcb_save_area *save = &svm->vmcb->save;
+
+	if (svm->nmi_step)
+		return;
+	svm->nmi_step = true;
+	svm->nmi_step_tf = save->rflags & X86_EFLAGS_TF;
+	svm->nmi_step_dr6 = save->dr6;
+	save->rflags |= X86_EFLAGS_TF;
+}
+
+/*
+ * The first exit after svm_nmi_step(): hide the step from the guest.
+ * Returns true if the exit is the step's own #DB, which the guest must not
+ * see.
+ */
+static bool svm_nmi_step_end(struct svm_vcpu *svm, u64 code)
+{
+	struct vmcb_save_area *save = &svm->vmcb->save;
+
+	svm->nmi_step = false;
+	if (save->rip == svm->nmi_iret_rip) {
+		/* Out before the IRET ran (an interrupt, a fault on its stack). */
+		if (!svm->nmi_step_tf)
+			save->rflags &= ~X86_EFLAGS_TF;
+		return false;
+	}
+	/*
+	 * Past it: the IRET loaded the guest's RFLAGS, and NMIs are open.
+	 * (An IRET that faulted went into the guest's handler with our TF in
+	 * the frame it pushed: a guest with a broken NMI frame may see one
+	 * #DB more.)
+	 */
+	svm_nmi_unmask(svm);
+	if (code != SVM_EXIT_EXCP_BASE + DB_VECTOR)
+		return false;
+	/* A #DB the guest asked for, by its own TF or a breakpoint: its. */
+	if (svm->nmi_step_tf ||
+	    (save->dr6 & ~svm->nmi_step_dr6 & DR_TRAP_BITS)) {
+		if (!svm->nmi_step_tf)
+			save->dr6 &= ~(u64)DR_STEP;
+		return false;
+	}
+	save->dr6 = svm->nmi_step_dr6;
+	return true;
 }
 
 /*
@@ -680,6 +784,13 @@ static void svm_inject_events(struct svm_vcpu *svm)
 	if (vmcb->control.event_inj & SVM_EVTINJ_VALID)
 		return;
 
+	/* The guest went past the IRET it was stopped at: it has run. */
+	if (svm->nmi_iret && vmcb->save.rip != svm->nmi_iret_rip)
+		svm_nmi_unmask(svm);
+	if (svm->saw_nmi && svm->nmi_iret) {
+		svm_nmi_step(svm);
+		return;
+	}
 	if (svm->saw_nmi && !svm->nmi_masked && !shadow) {
 		mvm_vcpu_take_nmi(vcpu);
 		vmcb->control.event_inj = NMI_VECTOR | SVM_EVTINJ_TYPE_NMI |
@@ -723,18 +834,28 @@ static bool svm_must_retry(struct svm_vcpu *svm)
 /*
  * DR0-3 are not in the VMCB and the guest writes them without an exit, so
  * they are swapped around every entry; DR6 and DR7 travel in the VMCB.
+ * Returns the host's DR6, for svm_put_guest_debug().
  */
-static void svm_load_guest_debug(struct svm_vcpu *svm)
+static unsigned long svm_load_guest_debug(struct svm_vcpu *svm)
 {
 	const u64 *db = svm->vcpu.db;
+	unsigned long host_dr6;
 
+	/*
+	 * With the host's DR7 live, a guest address in DR0-3 would be a host
+	 * breakpoint until VMRUN loads the guest's DR7: off with them first.
+	 */
+	if (hw_breakpoint_active())
+		set_debugreg(MVM_DR7_RESET, 7);
+	get_debugreg(host_dr6, 6);
 	set_debugreg(db[0], 0);
 	set_debugreg(db[1], 1);
 	set_debugreg(db[2], 2);
 	set_debugreg(db[3], 3);
+	return host_dr6;
 }
 
-static void svm_put_guest_debug(struct svm_vcpu *svm)
+static void svm_put_guest_debug(struct svm_vcpu *svm, unsigned long host_dr6)
 {
 	u64 *db = svm->vcpu.db;
 
@@ -742,15 +863,35 @@ static void svm_put_guest_debug(struct svm_vcpu *svm)
 	get_debugreg(db[1], 1);
 	get_debugreg(db[2], 2);
 	get_debugreg(db[3], 3);
-	/* #VMEXIT leaves DR7 at its reset value (15.5.2); the host's back. */
+	/*
+	 * VMRUN does not save the host's DR6 (15.5.1), and #VMEXIT leaves
+	 * the guest's in the CPU, where the host's next #DB would read it.
+	 */
+	if (svm->vmcb->save.dr6 != host_dr6)
+		set_debugreg(host_dr6, 6);
+	/* #VMEXIT disables the host's breakpoints in DR7 (15.6): back. */
 	if (hw_breakpoint_active())
 		hw_breakpoint_restore();
+}
+
+static void svm_machine_check(void)
+{
+#ifdef CONFIG_X86_MCE
+	struct pt_regs regs = {
+		.cs = 3, /* not the kernel's: don't panic on a guest #MC */
+		.flags = X86_EFLAGS_IF,
+	};
+
+	do_machine_check(&regs);
+#endif
 }
 
 /* Enter the guest once.  Returns 1 if it did not (retry), else 0. */
 static int svm_enter(struct svm_vcpu *svm)
 {
 	struct mvm_vcpu *vcpu = &svm->vcpu;
+	unsigned long host_dr6;
+	u64 host_tsc_aux = 0;
 	bool flush;
 	u32 host_pkru = 0;
 	int cpu;
@@ -779,19 +920,38 @@ static int svm_enter(struct svm_vcpu *svm)
 	/* 15.17: with GIF clear, no NMI runs on the host with guest state. */
 	asm volatile("clgi" ::: "memory");
 	mvm_fpu_load(vcpu);
-	svm_load_guest_debug(svm);
+	host_dr6 = svm_load_guest_debug(svm);
 	if (boot_cpu_has(X86_FEATURE_OSPKE))
 		host_pkru = rdpkru();
+	/*
+	 * RDPID reads TSC_AUX and cannot be intercepted, so the CPU holds the
+	 * guest's while it runs; the host's (Linux keeps the CPU number there
+	 * for its vDSO) is back before anything but this code can run.
+	 */
+	if (svm_swap_tsc_aux) {
+		rdmsrl(MSR_TSC_AUX, host_tsc_aux);
+		if (host_tsc_aux != svm->tsc_aux)
+			wrmsrl(MSR_TSC_AUX, svm->tsc_aux);
+	}
 
 	mvm_svm_vmrun(svm->vmcb_pa, svm->host_save_pa, svm->gprs);
 
+	if (svm_swap_tsc_aux && host_tsc_aux != svm->tsc_aux)
+		wrmsrl(MSR_TSC_AUX, host_tsc_aux);
 	/* The guest may have set CR4.PKE and written PKRU. */
 	if (boot_cpu_has(X86_FEATURE_OSPKE) && rdpkru() != host_pkru)
 		wrpkru(host_pkru);
-	svm_put_guest_debug(svm);
+	svm_put_guest_debug(svm, host_dr6);
 	mvm_fpu_put(vcpu);
 	WRITE_ONCE(vcpu->mode, MVM_OUTSIDE_GUEST);
 	asm volatile("stgi" ::: "memory");
+	/*
+	 * A machine check that exited the guest is handled as the host's #MC
+	 * handler would have: on this CPU, whose banks hold it, and with
+	 * interrupts still off.
+	 */
+	if (svm->vmcb->control.exit_code == SVM_EXIT_EXCP_BASE + MC_VECTOR)
+		svm_machine_check();
 	local_irq_enable();
 	kernel_fpu_end();
 	return 0;
@@ -952,18 +1112,6 @@ static int svm_handle_npf(struct svm_vcpu *svm)
 	return mvm_emulate_mmio(&svm->vcpu, gpa, write);
 }
 
-static void svm_machine_check(void)
-{
-#ifdef CONFIG_X86_MCE
-	struct pt_regs regs = {
-		.cs = 3, /* not the kernel's: don't panic on a guest #MC */
-		.flags = X86_EFLAGS_IF,
-	};
-
-	do_machine_check(&regs);
-#endif
-}
-
 /*
  * An exit while the CPU delivered an event (15.7.2): deliver it again,
  * unless it was a software interrupt, which the guest re-executes.
@@ -987,8 +1135,7 @@ static void svm_reinject(struct svm_vcpu *svm)
 	    ((info & SVM_EXITINTINFO_VEC_MASK) == NMI_VECTOR ||
 	     (info & SVM_EXITINTINFO_VEC_MASK) >= 32))
 		return;
-	if ((info & SVM_EXITINTINFO_TYPE_MASK) == SVM_EXITINTINFO_TYPE_NMI)
-		svm->nmi_masked = false;
+	/* A re-delivered NMI keeps NMIs blocked, as its first delivery did. */
 	c->event_inj = info;
 	c->event_inj_err = c->exit_int_info_err;
 }
@@ -999,6 +1146,7 @@ static int svm_handle_exit(struct svm_vcpu *svm)
 	struct vmcb *vmcb = svm->vmcb;
 	u64 code = ((u64)vmcb->control.exit_code_hi << 32) |
 		   vmcb->control.exit_code;
+	bool step_db = false;
 
 	/*
 	 * VMEXIT_INVALID is -1 in all 64 bits (APM 15.6, appendix C); QEMU's
@@ -1006,6 +1154,8 @@ static int svm_handle_exit(struct svm_vcpu *svm)
 	 */
 	if (vmcb->control.exit_code == (u32)SVM_EXIT_ERR)
 		code = SVM_EXIT_ERR;
+	if (svm->nmi_step)
+		step_db = svm_nmi_step_end(svm, code);
 	vcpu->run->rip = vmcb->save.rip;
 	vcpu->run->flags = (vmcb->save.rflags & X86_EFLAGS_IF) &&
 			   !(vmcb->control.int_state &
@@ -1024,7 +1174,9 @@ static int svm_handle_exit(struct svm_vcpu *svm)
 		svm_clr_intercept(vmcb, INTERCEPT_VINTR);
 		return 0;
 	case SVM_EXIT_IRET:
-		svm->nmi_masked = false;
+		/* NMIs stay blocked until the IRET has run: svm_nmi_step(). */
+		svm->nmi_iret = true;
+		svm->nmi_iret_rip = vmcb->save.rip;
 		svm_clr_intercept(vmcb, INTERCEPT_IRET);
 		return 0;
 	case SVM_EXIT_CPUID:
@@ -1053,14 +1205,15 @@ static int svm_handle_exit(struct svm_vcpu *svm)
 		return svm_skip(svm, code == SVM_EXIT_INVD ? opi : op, 2);
 	}
 	case SVM_EXIT_EXCP_BASE + DB_VECTOR:
-		svm_queue_exception(vcpu, DB_VECTOR, false, 0, 0);
+		if (!step_db)
+			svm_queue_exception(vcpu, DB_VECTOR, false, 0, 0);
 		return 0;
 	case SVM_EXIT_EXCP_BASE + AC_VECTOR:
 		svm_queue_exception(vcpu, AC_VECTOR, true,
 				    vmcb->control.exit_info_1, 0);
 		return 0;
 	case SVM_EXIT_EXCP_BASE + MC_VECTOR:
-		svm_machine_check();
+		/* svm_enter() has handled it. */
 		return 0;
 	case SVM_EXIT_EXCP_BASE + UD_VECTOR:
 	case SVM_EXIT_VMRUN:

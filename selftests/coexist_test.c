@@ -10,6 +10,7 @@
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <sched.h>
 #include <linux/kvm.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "lib/guest.h"
 #include "lib/ktap.h"
 #include "lib/mvm_util.h"
 
@@ -152,10 +154,125 @@ static int mvm_blocked_by_kvm_at_load(void)
 	return KTAP_PASS;
 }
 
+/* --- a new ASID generation whenever mvm switches SVM on -------------------------- */
+
+#define DYNDBG		"/proc/dynamic_debug/control"
+#define ASID_MSG	"flushing all ASIDs"
+
+/* Switch mvm's debug message on a new ASID generation on (+p) or off. */
+static int asid_dyndbg(const char *op)
+{
+	char q[128];
+	int fd = open(DYNDBG, O_WRONLY), n, r;
+
+	if (fd < 0)
+		return -1;
+	n = snprintf(q, sizeof(q), "module mvm format \"%s\" %s\n", ASID_MSG,
+		     op);
+	r = write(fd, q, n) == n ? 0 : -1;
+	close(fd);
+	return r;
+}
+
+/* How many new generations CPU 0 logged since the last call. */
+static int asid_flushes(int kmsg)
+{
+	char rec[1024];
+	ssize_t n;
+	int count = 0;
+
+	while ((n = read(kmsg, rec, sizeof(rec) - 1)) > 0) {
+		rec[n] = '\0';
+		if (strstr(rec, ASID_MSG) && strstr(rec, "cpu 0:"))
+			count++;
+	}
+	return count;
+}
+
+static void guest_done(void)
+{
+	GUEST_DONE();
+}
+
+/* A vCPU of @vm with the next ASID on this CPU: runs once, freed. */
+static void run_new_vcpu(struct vm *vm, uint32_t id)
+{
+	struct vcpu *vcpu = vcpu_create(vm, id);
+
+	vcpu_setup_long(vcpu, guest_done);
+	vcpu_run_to_done(vcpu);
+	vcpu_free(vcpu);
+}
+
+/*
+ * mvm switches SVM off with its last VM, and another hypervisor may run
+ * guests on the CPU before mvm switches it on again: the first VMRUN after
+ * that must flush every ASID's translations (APM vol. 2, 15.16.1), not go
+ * on handing out ASIDs of the old generation.  The flush itself is not
+ * visible to a guest on QEMU's TCG, which drops its whole TLB at every
+ * VMRUN and #VMEXIT; mvm's debug message at each new generation is.
+ */
+static int asid_flush_after_svm_off_on(void)
+{
+	cpu_set_t cpu0;
+	struct vm *vm;
+	int kmsg, i, n = 0, dev = mvm_open_dev();
+
+	CHECK(dev >= 0, "open");
+	if (ioctl(dev, MVM_CHECK_EXTENSION, MVM_CAP_BACKEND) !=
+	    MVM_BACKEND_SVM) {
+		close(dev);
+		SKIP("SVM only: ASID generations (VMX's VPIDs are per vCPU)");
+	}
+	close(dev);
+	if (access(DYNDBG, W_OK))
+		SKIP("no %s in this kernel (CONFIG_DYNAMIC_DEBUG)", DYNDBG);
+	CPU_ZERO(&cpu0);
+	CPU_SET(0, &cpu0);
+	CHECK(!sched_setaffinity(0, sizeof(cpu0), &cpu0), "sched_setaffinity");
+	CHECK(!asid_dyndbg("+p"), "mvm has no debug message \"%s\"", ASID_MSG);
+	kmsg = open("/dev/kmsg", O_RDONLY | O_NONBLOCK);
+	CHECK(kmsg >= 0, "/dev/kmsg");
+	lseek(kmsg, 0, SEEK_END);
+
+	/* New vCPUs, each a new ASID, until a generation starts: a known point. */
+	vm = vm_create(16);
+	for (i = 0; i < 64 && !n; i++) {
+		run_new_vcpu(vm, i);
+		n = asid_flushes(kmsg);
+	}
+	vm_free(vm);
+	CHECK(n, "no new ASID generation in %d new vCPUs", i);
+	/* Now SVM is off: KVM may have the CPU meanwhile. */
+	if (kvm_available()) {
+		kvm_unload();
+		if (!modprobe(kvm_vendor_module())) {
+			i = kvm_create_vm();
+			if (i >= 0)
+				close(i);
+		}
+		kvm_unload();
+	}
+	asid_flushes(kmsg);
+
+	/* The old generation has ASIDs left, but is over. */
+	vm = vm_create(16);
+	run_new_vcpu(vm, 0);
+	n = asid_flushes(kmsg);
+	vm_free(vm);
+	asid_dyndbg("-p");
+	close(kmsg);
+	CHECK(n == 1,
+	      "%d new ASID generations at the first VMRUN after SVM was switched on again",
+	      n);
+	return KTAP_PASS;
+}
+
 static const struct ktap_case cases[] = {
 	KTAP_CASE_T(kvm_blocked_by_mvm_vm, 120),
 	KTAP_CASE_T(mvm_blocked_by_kvm_vm, 120),
 	KTAP_CASE_T(mvm_blocked_by_kvm_at_load, 120),
+	KTAP_CASE_T(asid_flush_after_svm_off_on, 120),
 };
 
 KTAP_MAIN(cases)

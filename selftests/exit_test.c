@@ -884,6 +884,67 @@ static int xsavec_has_its_size(void)
 
 #define INSN_KTAP(name, insn) KTAP_CASE_T(ud_##name, 30),
 
+/* --- a second NMI waits for the first one's IRET ---------------------------- */
+
+static volatile uint64_t nest_count, nest_rsp[2], nest_rip[2];
+
+static void nmi_nest_handler(struct ex_regs *regs)
+{
+	uint64_t n = nest_count++;
+
+	if (n < 2) {
+		nest_rip[n] = regs->rip;
+		nest_rsp[n] = regs->rsp;
+	}
+	/* The host queues the second NMI while this handler runs. */
+	if (!n)
+		GUEST_SYNC(2);
+}
+
+static void guest_nmi_nest(void)
+{
+	__asm__ volatile("cli" : : : "memory");
+	GUEST_SYNC(1);
+	while (nest_count < 2)
+		;
+	GUEST_VALUE(nest_rsp[0], nest_rsp[1], nest_rip[1]);
+	GUEST_VALUE(nest_rip[0], nest_count, 0);
+	GUEST_DONE();
+}
+
+/*
+ * NMIs stay blocked until the IRET that ends the handler has completed
+ * (APM vol. 2, 8.2.3): an NMI queued during the handler
+ * interrupts the code the first one interrupted, on the same stack, and
+ * not the handler at its IRET, whose frame would still be on the stack.
+ */
+static int nmi_waits_for_iret(void)
+{
+	struct vm *vm = vm_create(GUEST_MIB);
+	struct vcpu *vcpu = vcpu_create(vm, 0);
+	struct ucall uc;
+
+	vm_install_handler(vm, NMI_VECTOR, nmi_nest_handler);
+	vcpu_setup_long(vcpu, guest_nmi_nest);
+	CHECK(vcpu_run_ucall(vcpu, &uc) == UCALL_SYNC && uc.args[0] == 1,
+	      "ucall %u", uc.code);
+	vcpu_ioctl(vcpu, MVM_NMI, NULL);
+	CHECK(vcpu_run_ucall(vcpu, &uc) == UCALL_SYNC && uc.args[0] == 2,
+	      "ucall %u (%" PRIu64 "): the first NMI's handler did not run",
+	      uc.code, uc.args[0]);
+	vcpu_ioctl(vcpu, MVM_NMI, NULL);
+	CHECK(vcpu_run_ucall(vcpu, &uc) == UCALL_VALUE, "ucall %u", uc.code);
+	CHECK(uc.args[0] == uc.args[1],
+	      "the second NMI came with RSP %#" PRIx64 " at RIP %#" PRIx64
+	      ", the first with RSP %#" PRIx64
+	      ": it interrupted the first handler before its IRET completed",
+	      uc.args[1], uc.args[2], uc.args[0]);
+	CHECK(vcpu_run_ucall(vcpu, &uc) == UCALL_VALUE, "ucall %u", uc.code);
+	CHECK(uc.args[1] == 2, "%" PRIu64 " NMIs", uc.args[1]);
+	vcpu_run_to_done(vcpu);
+	return KTAP_PASS;
+}
+
 static const struct ktap_case cases[] = {
 	KTAP_CASE_T(hlt_woken_by_interrupt, 30),
 	KTAP_CASE_T(interrupt_while_running, 30),
@@ -906,6 +967,7 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE_T(lmsw_sets_but_keeps_pe, 30),
 	KTAP_CASE_T(osxsave_follows_cr4, 30),
 	KTAP_CASE_T(xsavec_has_its_size, 30),
+	KTAP_CASE_T(nmi_waits_for_iret, 30),
 };
 
 KTAP_MAIN(cases)

@@ -23,11 +23,16 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <linux/hw_breakpoint.h>
+#include <linux/perf_event.h>
+
 #include "lib/guest.h"
 #include "lib/ktap.h"
+#include "lib/mvm_util.h"
 
 #define GUEST_MIB	16
 #define UD_VECTOR	6
@@ -1158,6 +1163,164 @@ static int cr0_high_bits_clean(void)
 	return KTAP_PASS;
 }
 
+/* --- host breakpoints and the guest's DR0-3 ---------------------------------------- */
+
+/* A host breakpoint of this task's: never executed. */
+static void __attribute__((noinline, used)) host_bp_target(void)
+{
+	__asm__ volatile("" : : : "memory");
+}
+
+/* The address of a symbol of the mvm module in /proc/kallsyms, or 0. */
+static uint64_t mvm_symbol(const char *name)
+{
+	char line[256], sym[128], type;
+	unsigned long long addr;
+	uint64_t found = 0;
+	FILE *f = fopen("/proc/kallsyms", "r");
+
+	if (!f)
+		return 0;
+	while (!found && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%llx %c %127s", &addr, &type, sym) == 3 &&
+		    !strcmp(sym, name) && strstr(line, "[mvm]"))
+			found = addr;
+	fclose(f);
+	return found;
+}
+
+static void guest_sync_loop(void)
+{
+	int i;
+
+	for (i = 0; i < 16; i++)
+		GUEST_SYNC(i);
+	GUEST_DONE();
+}
+
+/*
+ * The guest's DR0-3 point at the host's own VMRUN path while this task
+ * has a hardware breakpoint enabled in DR7: the host must not take a #DB
+ * there, which it does if DR0-3 are loaded before DR7 is cleared.  The
+ * breakpoint counts kernel hits too, so any hit shows in its count.
+ */
+static int host_breakpoint_not_at_guest_dr0(void)
+{
+	struct perf_event_attr attr = {
+		.type = PERF_TYPE_BREAKPOINT,
+		.size = sizeof(attr),
+		.bp_type = HW_BREAKPOINT_X,
+		.bp_addr = (uintptr_t)host_bp_target,
+		.bp_len = sizeof(long),
+		.exclude_hv = 1,
+	};
+	struct mvm_debugregs dr;
+	struct vcpu *vcpu;
+	struct ucall uc;
+	uint64_t count = 0, target;
+	int fd, i, dev = mvm_open_dev();
+
+	CHECK(dev >= 0, "open");
+	if (ioctl(dev, MVM_CHECK_EXTENSION, MVM_CAP_BACKEND) !=
+	    MVM_BACKEND_SVM) {
+		close(dev);
+		SKIP("SVM only: this case aims at mvm_svm_vmrun");
+	}
+	close(dev);
+	target = mvm_symbol("mvm_svm_vmrun");
+	if (!target)
+		SKIP("no address for mvm_svm_vmrun in /proc/kallsyms");
+	fd = syscall(__NR_perf_event_open, &attr, 0, -1, -1, 0);
+	if (fd < 0)
+		SKIP("perf_event_open of a breakpoint: errno %d", errno);
+
+	vcpu = vcpu_create(vm_create(GUEST_MIB), 0);
+	vcpu_setup_long(vcpu, guest_sync_loop);
+	vcpu_ioctl(vcpu, MVM_GET_DEBUGREGS, &dr);
+	/* Whichever of DR0-3 the host's breakpoint took, it matches. */
+	for (i = 0; i < 4; i++)
+		dr.db[i] = target;
+	vcpu_ioctl(vcpu, MVM_SET_DEBUGREGS, &dr);
+	for (i = 0; i < 16; i++)
+		CHECK(vcpu_run_ucall(vcpu, &uc) == UCALL_SYNC, "ucall %u",
+		      uc.code);
+	vcpu_run_to_done(vcpu);
+	CHECK(read(fd, &count, sizeof(count)) == sizeof(count), "read");
+	close(fd);
+	CHECK(count == 0,
+	      "the host's breakpoint fired %" PRIu64 " times at the guest's DR0 %#" PRIx64
+	      " (mvm_svm_vmrun)", count, target);
+	return KTAP_PASS;
+}
+
+/* --- TSC_AUX and RDPID ------------------------------------------------------------ */
+
+#define MSR_TSC_AUX		0xc0000103
+#define GUEST_TSC_AUX		0xabcUL
+
+static void guest_rdpid(void)
+{
+	uint64_t wr, fault, pid = 0;
+	uint32_t lo, hi, aux;
+
+	wr = guest_wrmsr_safe(MSR_TSC_AUX, GUEST_TSC_AUX);
+	/* RDPID is not interceptable on SVM: what the CPU holds shows. */
+	__asm__ volatile("lea 1f(%%rip), %%r9\n\t"
+			 "xor %%r10d, %%r10d\n\t"
+			 "rdpid %%rax\n"
+			 "1:\n\t"
+			 "mov %%r10, %1\n\t"
+			 "xor %%r9d, %%r9d"
+			 : "+a"(pid), "=r"(fault) : : "r9", "r10", "memory");
+	__asm__ volatile("rdtscp" : "=a"(lo), "=d"(hi), "=c"(aux));
+	(void)lo;
+	(void)hi;
+	GUEST_VALUE(wr, fault, pid);
+	GUEST_VALUE(aux, 0, 0);
+	GUEST_DONE();
+}
+
+/*
+ * The guest's TSC_AUX is what its RDPID and RDTSCP read, and the host's
+ * is back once MVM_RUN returns (Linux keeps the CPU number there for
+ * RDPID and RDTSCP in the vDSO's getcpu()).
+ */
+static int rdpid_reads_guest_tsc_aux(void)
+{
+	int cpu = sysconf(_SC_NPROCESSORS_ONLN) > 1 ? 1 : 0;
+	uint64_t wr, rdpid_fault, rdpid;
+	uint32_t lo, hi, host_aux;
+	struct vcpu *vcpu;
+	struct ucall uc;
+
+	/* CPU 1's TSC_AUX is 1: neither the guest's nor the reset value. */
+	CHECK(!pin_to_cpu(cpu), "sched_setaffinity");
+	vcpu = vcpu_create(vm_create(GUEST_MIB), 0);
+	vcpu_setup_long(vcpu, guest_rdpid);
+	CHECK(vcpu_run_ucall(vcpu, &uc) == UCALL_VALUE, "ucall %u", uc.code);
+	wr = uc.args[0];
+	rdpid_fault = uc.args[1];
+	rdpid = uc.args[2];
+	CHECK(wr == 0, "WRMSR TSC_AUX: %#" PRIx64, wr);
+	CHECK(vcpu_run_ucall(vcpu, &uc) == UCALL_VALUE, "ucall %u", uc.code);
+	CHECK(uc.args[0] == GUEST_TSC_AUX, "the guest's RDTSCP read %#" PRIx64,
+	      uc.args[0]);
+	__asm__ volatile("rdtscp" : "=a"(lo), "=d"(hi), "=c"(host_aux));
+	(void)lo;
+	(void)hi;
+	CHECK((host_aux & 0xfff) == (uint32_t)sched_getcpu(),
+	      "the host's TSC_AUX is %#x on CPU %d after MVM_RUN", host_aux,
+	      sched_getcpu());
+	vcpu_run_to_done(vcpu);
+	if (rdpid_fault == UD)
+		SKIP("RDPID is #UD (CPUID.7.0:ECX bit 22 clear here); RDTSCP and the host's TSC_AUX were right");
+	CHECK(rdpid_fault == 0, "RDPID: %#" PRIx64, rdpid_fault);
+	CHECK(rdpid == GUEST_TSC_AUX,
+	      "the guest's RDPID read %#" PRIx64 ", its TSC_AUX is %#lx", rdpid,
+	      GUEST_TSC_AUX);
+	return KTAP_PASS;
+}
+
 static const struct ktap_case cases[] = {
 	KTAP_CASE_T(msr_attacks_host_intact, 60),
 	KTAP_CASE_T(all_ports, 120),
@@ -1174,6 +1337,8 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE_T(touch_all_of_hugetlb_slot, 120),
 	KTAP_CASE_T(reserved_cr_xcr0, 30),
 	KTAP_CASE_T(cr0_high_bits_clean, 30),
+	KTAP_CASE_T(host_breakpoint_not_at_guest_dr0, 30),
+	KTAP_CASE_T(rdpid_reads_guest_tsc_aux, 30),
 };
 
 KTAP_MAIN(cases)
