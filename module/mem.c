@@ -15,6 +15,7 @@
 
 #include <linux/build_bug.h>
 #include <linux/highmem.h>
+#include <linux/limits.h>
 #include <linux/mm.h>
 #include <linux/overflow.h>
 #include <linux/sched/mm.h>
@@ -27,8 +28,26 @@
 
 static_assert(sizeof(struct mvm_memory_region) == 32);
 
-/* Pin in batches, so a huge slot stays killable and nothing stalls. */
+/* Pin and unpin in batches: a huge slot stays killable, nothing stalls. */
 #define MVM_PIN_BATCH	512
+
+/*
+ * The most pages a slot may have: kvmalloc() refuses, with a WARN, any
+ * size above INT_MAX (mm/util.c in 6.1, mm/slub.c in 6.12), and the page
+ * array is one such allocation.  With 4 KiB pages: 1 TiB less one page.
+ */
+#define MVM_SLOT_MAX_PAGES	(INT_MAX / sizeof(struct page *))
+
+static void mvm_unpin(struct page **pages, unsigned long n, bool dirty)
+{
+	unsigned long done, k;
+
+	for (done = 0; done < n; done += k) {
+		k = min_t(unsigned long, MVM_PIN_BATCH, n - done);
+		unpin_user_pages_dirty_lock(pages + done, k, dirty);
+		cond_resched();
+	}
+}
 
 static void mvm_unaccount(struct mm_struct *mm, unsigned long npages)
 {
@@ -41,8 +60,7 @@ static void mvm_unaccount(struct mm_struct *mm, unsigned long npages)
 
 static void mvm_memslot_free(struct mvm_vm *vm, struct mvm_memslot *s)
 {
-	unpin_user_pages_dirty_lock(s->pages, s->npinned,
-				    !(s->flags & MVM_MEM_READONLY));
+	mvm_unpin(s->pages, s->npinned, !(s->flags & MVM_MEM_READONLY));
 	mvm_unaccount(vm->mm, s->npages);
 	kvfree(s->pages);
 	kfree(s);
@@ -104,7 +122,7 @@ static struct mvm_memslot *mvm_memslot_create(struct mvm_vm *vm,
 	return s;
 
 err_unpin:
-	unpin_user_pages(s->pages, s->npinned);
+	mvm_unpin(s->pages, s->npinned, false);
 	kvfree(s->pages);
 err_unaccount:
 	mvm_unaccount(vm->mm, s->npages);
@@ -149,12 +167,13 @@ static int mvm_memslot_delete(struct mvm_vm *vm, u32 id)
 
 /*
  * Checks the caller's copy of the region; the user's memory is read once.
- * Guest-physical addresses end at the host's MAXPHYADDR, which bounds what
- * nested paging can map.
+ * The size is checked before the place, so that a slot too large to have
+ * is E2BIG wherever it would go.  Guest-physical addresses end at the
+ * host's MAXPHYADDR, which bounds what nested paging can map.
  */
 static int mvm_region_check(const struct mvm_memory_region *r)
 {
-	u64 gpa_end, ua_end;
+	u64 npages = r->memory_size >> PAGE_SHIFT, gpa_end, ua_end;
 
 	if (r->flags & ~MVM_MEM_READONLY || r->slot >= MVM_NR_MEMSLOTS)
 		return -EINVAL;
@@ -163,11 +182,11 @@ static int mvm_region_check(const struct mvm_memory_region *r)
 	if (!PAGE_ALIGNED(r->guest_phys_addr) || !PAGE_ALIGNED(r->memory_size) ||
 	    !PAGE_ALIGNED(r->userspace_addr))
 		return -EINVAL;
+	if (npages > MVM_SLOT_MAX_PAGES || npages > totalram_pages())
+		return -E2BIG;
 	if (check_add_overflow(r->guest_phys_addr, r->memory_size, &gpa_end) ||
 	    gpa_end > BIT_ULL(boot_cpu_data.x86_phys_bits))
 		return -EINVAL;
-	if (r->memory_size >> PAGE_SHIFT > totalram_pages())
-		return -E2BIG;
 	if (check_add_overflow(r->userspace_addr, r->memory_size, &ua_end) ||
 	    !access_ok(u64_to_user_ptr(r->userspace_addr), r->memory_size))
 		return -EFAULT;

@@ -217,6 +217,30 @@ static int too_large_e2big(void)
 	return KTAP_PASS;
 }
 
+/*
+ * A slot of 1 TiB or more would need a page array larger than kvmalloc()
+ * allows (INT_MAX bytes), which WARNs: it is refused with E2BIG before
+ * anything is allocated, wherever it would go.  The lane fails on any
+ * WARNING in the kernel log.  The test VMs have far less than 1 TiB of
+ * RAM, so the RAM bound refuses these sizes too; only a host with more
+ * would have reached kvmalloc().
+ */
+static int slot_1tib_e2big(void)
+{
+	int vm = mvm_create_vm();
+	void *mem = anon(PAGE, PROT_READ | PROT_WRITE);
+
+	CHECK(vm >= 0 && mem, "setup");
+	CHECK_ERRNO(set_region(vm, 0, 0, 0, 1ULL << 40, mem), E2BIG);
+	CHECK_ERRNO(set_region(vm, 0, 0, 0, (1ULL << 40) + 2 * MB, mem), E2BIG);
+	CHECK_ERRNO(set_region(vm, 1, 0, 1ULL << 44, 1ULL << 40, mem), E2BIG);
+	CHECK_ERRNO(set_region(vm, 2, 0, 0, 1ULL << 62, mem), E2BIG);
+	/* Nothing was set up: the slot takes a real page afterwards. */
+	CHECK(!set_region(vm, 0, 0, 0, PAGE, mem), "slot after the refusals");
+	close(vm);
+	return KTAP_PASS;
+}
+
 /* The slot holds the pages: unmapping them under it is safe. */
 static int munmap_under_slot(void)
 {
@@ -377,6 +401,7 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE(unmapped_memory_efault),
 	KTAP_CASE(readonly),
 	KTAP_CASE(too_large_e2big),
+	KTAP_CASE(slot_1tib_e2big),
 	KTAP_CASE(munmap_under_slot),
 	KTAP_CASE(memfd_backed),
 	KTAP_CASE(file_backed),
