@@ -17,6 +17,7 @@
 #include <linux/highmem.h>
 #include <linux/limits.h>
 #include <linux/mm.h>
+#include <linux/nospec.h>
 #include <linux/overflow.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
@@ -151,6 +152,8 @@ static int mvm_memslot_delete(struct mvm_vm *vm, u32 id)
 {
 	struct mvm_memslot *s;
 
+	/* mvm_region_check() bounded @id; a mispredicted branch must not. */
+	id = array_index_nospec(id, MVM_NR_MEMSLOTS);
 	mutex_lock(&vm->slots_lock);
 	s = vm->slots[id];
 	vm->slots[id] = NULL;
@@ -205,6 +208,7 @@ int mvm_vm_set_memory_region(struct mvm_vm *vm, void __user *argp)
 {
 	struct mvm_memory_region r;
 	struct mvm_memslot *s, *old;
+	u32 id;
 	int err;
 
 	if (copy_from_user(&r, argp, sizeof(r)))
@@ -214,19 +218,21 @@ int mvm_vm_set_memory_region(struct mvm_vm *vm, void __user *argp)
 		return err;
 	if (!r.memory_size)
 		return mvm_memslot_delete(vm, r.slot);
+	/* The slot number indexes vm->slots even under misprediction. */
+	id = array_index_nospec(r.slot, MVM_NR_MEMSLOTS);
 
 	s = mvm_memslot_create(vm, &r);
 	if (IS_ERR(s))
 		return PTR_ERR(s);
 
 	mutex_lock(&vm->slots_lock);
-	if (mvm_memslot_overlaps(vm, r.guest_phys_addr, r.memory_size, r.slot)) {
+	if (mvm_memslot_overlaps(vm, r.guest_phys_addr, r.memory_size, id)) {
 		mutex_unlock(&vm->slots_lock);
 		mvm_memslot_free(vm, s);
 		return -EEXIST;
 	}
-	old = vm->slots[r.slot];
-	vm->slots[r.slot] = s;
+	old = vm->slots[id];
+	vm->slots[id] = s;
 	if (old)
 		mvm_mmu_zap(vm);
 	mutex_unlock(&vm->slots_lock);
@@ -277,7 +283,7 @@ static struct page *mvm_gpa_to_page(struct mvm_vm *vm, u64 gpa, bool write)
 
 	if (!s || (write && s->flags & MVM_MEM_READONLY))
 		return NULL;
-	return s->pages[(gpa - s->gpa) >> PAGE_SHIFT];
+	return mvm_memslot_page(s, gpa >> PAGE_SHIFT);
 }
 
 /**

@@ -92,16 +92,15 @@ void mvm_mmu_zap(struct mvm_vm *vm)
 static bool mvm_mmu_can_map_2m(const struct mvm_memslot *s, u64 gfn)
 {
 	u64 first = s->gpa >> PAGE_SHIFT, base = gfn & ~(u64)511;
-	unsigned long idx, pfn, k;
+	unsigned long pfn, k;
 
 	if (base < first || base + 512 > first + s->npages)
 		return false;
-	idx = base - first;
-	pfn = page_to_pfn(s->pages[idx]);
+	pfn = page_to_pfn(mvm_memslot_page(s, base));
 	if (pfn & 511)
 		return false;
 	for (k = 1; k < 512; k++)
-		if (page_to_pfn(s->pages[idx + k]) != pfn + k)
+		if (page_to_pfn(mvm_memslot_page(s, base + k)) != pfn + k)
 			return false;
 	return true;
 }
@@ -149,10 +148,8 @@ int mvm_mmu_fault(struct mvm_vcpu *vcpu, u64 gpa, bool write)
 	}
 
 	if (leaf_level == 2)
-		pfn = page_to_pfn(s->pages[(gfn & ~(u64)511) -
-					   (s->gpa >> PAGE_SHIFT)]);
-	else
-		pfn = page_to_pfn(s->pages[gfn - (s->gpa >> PAGE_SHIFT)]);
+		gfn &= ~(u64)511;
+	pfn = page_to_pfn(mvm_memslot_page(s, gfn));
 	WRITE_ONCE(table[(gpa >> (12 + 9 * (leaf_level - 1))) & 511],
 		   mvm_ops->pte(pfn, leaf_level, true, writable));
 out:
