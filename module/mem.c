@@ -171,8 +171,8 @@ static int mvm_memslot_delete(struct mvm_vm *vm, u32 id)
 /*
  * Checks the caller's copy of the region; the user's memory is read once.
  * The size is checked before the place, so that a slot too large to have
- * is E2BIG wherever it would go.  Guest-physical addresses end at the
- * host's MAXPHYADDR, which bounds what nested paging can map.
+ * is E2BIG wherever it would go.  Guest-physical addresses end where the
+ * nested tables do, at mvm_mmu_gpa_bits() (MVM_CAP_GPA_BITS).
  */
 static int mvm_region_check(const struct mvm_memory_region *r)
 {
@@ -188,7 +188,7 @@ static int mvm_region_check(const struct mvm_memory_region *r)
 	if (npages > MVM_SLOT_MAX_PAGES || npages > totalram_pages())
 		return -E2BIG;
 	if (check_add_overflow(r->guest_phys_addr, r->memory_size, &gpa_end) ||
-	    gpa_end > BIT_ULL(boot_cpu_data.x86_phys_bits))
+	    gpa_end > BIT_ULL(mvm_mmu_gpa_bits()))
 		return -EINVAL;
 	if (check_add_overflow(r->userspace_addr, r->memory_size, &ua_end) ||
 	    !access_ok(u64_to_user_ptr(r->userspace_addr), r->memory_size))

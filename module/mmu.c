@@ -13,6 +13,7 @@
  * mvm_mmu_fault(), which says "MMIO" and maps nothing, so every such access
  * exits.  Changing a slot zaps everything: simple, and slot changes are rare.
  */
+#include <linux/minmax.h>
 #include <linux/mm.h>
 #include <linux/slab.h>
 #include <asm/io.h>
@@ -29,6 +30,20 @@
  * 15.25.3).  The backend sets this at setup.
  */
 int mvm_pt_levels = 4;
+
+/*
+ * The guest-physical width the nested tables cover: each level resolves
+ * nine bits above the page offset's twelve, so four levels reach 48 bits
+ * and five 57 (4-level EPT uses bits 47:0 of a guest-physical address,
+ * SDM vol. 3, 29.3.2).  The walk in mvm_mmu_fault(), like the CPU's, drops
+ * the bits above: a slot past this width would alias one below it.  The
+ * host's MAXPHYADDR bounds it too, since the CPU maps nothing above that.
+ */
+unsigned int mvm_mmu_gpa_bits(void)
+{
+	return min_t(unsigned int, boot_cpu_data.x86_phys_bits,
+		     PAGE_SHIFT + 9 * mvm_pt_levels);
+}
 
 static struct page *mvm_mmu_alloc_table(struct mvm_vm *vm)
 {

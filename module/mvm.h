@@ -249,6 +249,7 @@ int mvm_write_guest_phys(struct mvm_vm *vm, u64 gpa, const void *buf,
 
 /* mmu.c */
 extern int mvm_pt_levels;
+unsigned int mvm_mmu_gpa_bits(void);
 int mvm_mmu_init(struct mvm_vm *vm);
 void mvm_mmu_destroy(struct mvm_vm *vm);
 void mvm_mmu_zap(struct mvm_vm *vm);

@@ -4,6 +4,7 @@
  * every bad argument gets its own errno.
  */
 #define _GNU_SOURCE
+#include <cpuid.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdint.h>
@@ -115,6 +116,41 @@ static int gpa_range(void)
 	/* High but inside 36 bits, which every 64-bit CPU has. */
 	CHECK(!set_region(vm, 0, 0, (1ULL << 36) - PAGE, PAGE, mem), "high");
 	close(vm);
+	return KTAP_PASS;
+}
+
+/*
+ * Slots end where the nested tables do: at 2^MVM_CAP_GPA_BITS, which is
+ * the host's MAXPHYADDR, or 48 where four levels of tables cannot reach
+ * that (above 48, the walk would alias a lower address).
+ */
+static int gpa_bits_bound(void)
+{
+	int dev = mvm_open_dev(), vm = mvm_create_vm();
+	void *mem = anon(2 * PAGE, PROT_READ | PROT_WRITE);
+	unsigned int eax, ebx, ecx, edx, maxphy, min_bits;
+	uint64_t top;
+	int bits;
+
+	CHECK(dev >= 0 && vm >= 0 && mem, "setup");
+	CHECK(__get_cpuid(0x80000008, &eax, &ebx, &ecx, &edx), "CPUID 0x80000008");
+	maxphy = eax & 0xff;
+	min_bits = maxphy < 48 ? maxphy : 48;
+	bits = ioctl(dev, MVM_CHECK_EXTENSION, MVM_CAP_GPA_BITS);
+	CHECK(bits >= (int)min_bits && bits <= (int)maxphy,
+	      "MVM_CAP_GPA_BITS is %d, MAXPHYADDR %u", bits, maxphy);
+	ktap_diag("MVM_CAP_GPA_BITS %d, MAXPHYADDR %u", bits, maxphy);
+	top = 1ULL << bits;
+	CHECK(!set_region(vm, 0, 0, top - PAGE, PAGE, mem),
+	      "a slot ending at 2^%d", bits);
+	CHECK_ERRNO(set_region(vm, 1, 0, top - PAGE, 2 * PAGE, mem), EINVAL);
+	CHECK_ERRNO(set_region(vm, 1, 0, top, PAGE, mem), EINVAL);
+	/* Replacing the slot in place checks the same bound. */
+	CHECK_ERRNO(set_region(vm, 0, 0, top - PAGE, 2 * PAGE, mem), EINVAL);
+	CHECK(!set_region(vm, 1, 0, top - 3 * PAGE, 2 * PAGE, mem),
+	      "a slot just below it");
+	close(vm);
+	close(dev);
 	return KTAP_PASS;
 }
 
@@ -396,6 +432,7 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE(bad_flags),
 	KTAP_CASE(misaligned),
 	KTAP_CASE(gpa_range),
+	KTAP_CASE(gpa_bits_bound),
 	KTAP_CASE(overlap),
 	KTAP_CASE(replace_and_move),
 	KTAP_CASE(unmapped_memory_efault),
