@@ -143,6 +143,8 @@ static long mvm_check_extension(unsigned long cap)
 		return MVM_RING_ENTRIES;
 	case MVM_CAP_NR_POSTED:
 		return MVM_NR_POSTED;
+	case MVM_CAP_GPA_BITS:
+		return mvm_mmu_gpa_bits();
 	default:
 		return 0;
 	}

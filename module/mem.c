@@ -15,7 +15,9 @@
 
 #include <linux/build_bug.h>
 #include <linux/highmem.h>
+#include <linux/limits.h>
 #include <linux/mm.h>
+#include <linux/nospec.h>
 #include <linux/overflow.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
@@ -27,8 +29,26 @@
 
 static_assert(sizeof(struct mvm_memory_region) == 32);
 
-/* Pin in batches, so a huge slot stays killable and nothing stalls. */
+/* Pin and unpin in batches: a huge slot stays killable, nothing stalls. */
 #define MVM_PIN_BATCH	512
+
+/*
+ * The most pages a slot may have: kvmalloc() refuses, with a WARN, any
+ * size above INT_MAX (mm/util.c in 6.1, mm/slub.c in 6.12), and the page
+ * array is one such allocation.  With 4 KiB pages: 1 TiB less one page.
+ */
+#define MVM_SLOT_MAX_PAGES	(INT_MAX / sizeof(struct page *))
+
+static void mvm_unpin(struct page **pages, unsigned long n, bool dirty)
+{
+	unsigned long done, k;
+
+	for (done = 0; done < n; done += k) {
+		k = min_t(unsigned long, MVM_PIN_BATCH, n - done);
+		unpin_user_pages_dirty_lock(pages + done, k, dirty);
+		cond_resched();
+	}
+}
 
 static void mvm_unaccount(struct mm_struct *mm, unsigned long npages)
 {
@@ -41,8 +61,7 @@ static void mvm_unaccount(struct mm_struct *mm, unsigned long npages)
 
 static void mvm_memslot_free(struct mvm_vm *vm, struct mvm_memslot *s)
 {
-	unpin_user_pages_dirty_lock(s->pages, s->npinned,
-				    !(s->flags & MVM_MEM_READONLY));
+	mvm_unpin(s->pages, s->npinned, !(s->flags & MVM_MEM_READONLY));
 	mvm_unaccount(vm->mm, s->npages);
 	kvfree(s->pages);
 	kfree(s);
@@ -104,7 +123,7 @@ static struct mvm_memslot *mvm_memslot_create(struct mvm_vm *vm,
 	return s;
 
 err_unpin:
-	unpin_user_pages(s->pages, s->npinned);
+	mvm_unpin(s->pages, s->npinned, false);
 	kvfree(s->pages);
 err_unaccount:
 	mvm_unaccount(vm->mm, s->npages);
@@ -133,6 +152,8 @@ static int mvm_memslot_delete(struct mvm_vm *vm, u32 id)
 {
 	struct mvm_memslot *s;
 
+	/* mvm_region_check() bounded @id; a mispredicted branch must not. */
+	id = array_index_nospec(id, MVM_NR_MEMSLOTS);
 	mutex_lock(&vm->slots_lock);
 	s = vm->slots[id];
 	vm->slots[id] = NULL;
@@ -149,12 +170,13 @@ static int mvm_memslot_delete(struct mvm_vm *vm, u32 id)
 
 /*
  * Checks the caller's copy of the region; the user's memory is read once.
- * Guest-physical addresses end at the host's MAXPHYADDR, which bounds what
- * nested paging can map.
+ * The size is checked before the place, so that a slot too large to have
+ * is E2BIG wherever it would go.  Guest-physical addresses end where the
+ * nested tables do, at mvm_mmu_gpa_bits() (MVM_CAP_GPA_BITS).
  */
 static int mvm_region_check(const struct mvm_memory_region *r)
 {
-	u64 gpa_end, ua_end;
+	u64 npages = r->memory_size >> PAGE_SHIFT, gpa_end, ua_end;
 
 	if (r->flags & ~MVM_MEM_READONLY || r->slot >= MVM_NR_MEMSLOTS)
 		return -EINVAL;
@@ -163,11 +185,11 @@ static int mvm_region_check(const struct mvm_memory_region *r)
 	if (!PAGE_ALIGNED(r->guest_phys_addr) || !PAGE_ALIGNED(r->memory_size) ||
 	    !PAGE_ALIGNED(r->userspace_addr))
 		return -EINVAL;
-	if (check_add_overflow(r->guest_phys_addr, r->memory_size, &gpa_end) ||
-	    gpa_end > BIT_ULL(boot_cpu_data.x86_phys_bits))
-		return -EINVAL;
-	if (r->memory_size >> PAGE_SHIFT > totalram_pages())
+	if (npages > MVM_SLOT_MAX_PAGES || npages > totalram_pages())
 		return -E2BIG;
+	if (check_add_overflow(r->guest_phys_addr, r->memory_size, &gpa_end) ||
+	    gpa_end > BIT_ULL(mvm_mmu_gpa_bits()))
+		return -EINVAL;
 	if (check_add_overflow(r->userspace_addr, r->memory_size, &ua_end) ||
 	    !access_ok(u64_to_user_ptr(r->userspace_addr), r->memory_size))
 		return -EFAULT;
@@ -186,6 +208,7 @@ int mvm_vm_set_memory_region(struct mvm_vm *vm, void __user *argp)
 {
 	struct mvm_memory_region r;
 	struct mvm_memslot *s, *old;
+	u32 id;
 	int err;
 
 	if (copy_from_user(&r, argp, sizeof(r)))
@@ -195,19 +218,21 @@ int mvm_vm_set_memory_region(struct mvm_vm *vm, void __user *argp)
 		return err;
 	if (!r.memory_size)
 		return mvm_memslot_delete(vm, r.slot);
+	/* The slot number indexes vm->slots even under misprediction. */
+	id = array_index_nospec(r.slot, MVM_NR_MEMSLOTS);
 
 	s = mvm_memslot_create(vm, &r);
 	if (IS_ERR(s))
 		return PTR_ERR(s);
 
 	mutex_lock(&vm->slots_lock);
-	if (mvm_memslot_overlaps(vm, r.guest_phys_addr, r.memory_size, r.slot)) {
+	if (mvm_memslot_overlaps(vm, r.guest_phys_addr, r.memory_size, id)) {
 		mutex_unlock(&vm->slots_lock);
 		mvm_memslot_free(vm, s);
 		return -EEXIST;
 	}
-	old = vm->slots[r.slot];
-	vm->slots[r.slot] = s;
+	old = vm->slots[id];
+	vm->slots[id] = s;
 	if (old)
 		mvm_mmu_zap(vm);
 	mutex_unlock(&vm->slots_lock);
@@ -258,7 +283,7 @@ static struct page *mvm_gpa_to_page(struct mvm_vm *vm, u64 gpa, bool write)
 
 	if (!s || (write && s->flags & MVM_MEM_READONLY))
 		return NULL;
-	return s->pages[(gpa - s->gpa) >> PAGE_SHIFT];
+	return mvm_memslot_page(s, gpa >> PAGE_SHIFT);
 }
 
 /**

@@ -13,6 +13,7 @@
  * mvm_mmu_fault(), which says "MMIO" and maps nothing, so every such access
  * exits.  Changing a slot zaps everything: simple, and slot changes are rare.
  */
+#include <linux/minmax.h>
 #include <linux/mm.h>
 #include <linux/slab.h>
 #include <asm/io.h>
@@ -29,6 +30,20 @@
  * 15.25.3).  The backend sets this at setup.
  */
 int mvm_pt_levels = 4;
+
+/*
+ * The guest-physical width the nested tables cover: each level resolves
+ * nine bits above the page offset's twelve, so four levels reach 48 bits
+ * and five 57 (4-level EPT uses bits 47:0 of a guest-physical address,
+ * SDM vol. 3, 29.3.2).  The walk in mvm_mmu_fault(), like the CPU's, drops
+ * the bits above: a slot past this width would alias one below it.  The
+ * host's MAXPHYADDR bounds it too, since the CPU maps nothing above that.
+ */
+unsigned int mvm_mmu_gpa_bits(void)
+{
+	return min_t(unsigned int, boot_cpu_data.x86_phys_bits,
+		     PAGE_SHIFT + 9 * mvm_pt_levels);
+}
 
 static struct page *mvm_mmu_alloc_table(struct mvm_vm *vm)
 {
@@ -92,16 +107,15 @@ void mvm_mmu_zap(struct mvm_vm *vm)
 static bool mvm_mmu_can_map_2m(const struct mvm_memslot *s, u64 gfn)
 {
 	u64 first = s->gpa >> PAGE_SHIFT, base = gfn & ~(u64)511;
-	unsigned long idx, pfn, k;
+	unsigned long pfn, k;
 
 	if (base < first || base + 512 > first + s->npages)
 		return false;
-	idx = base - first;
-	pfn = page_to_pfn(s->pages[idx]);
+	pfn = page_to_pfn(mvm_memslot_page(s, base));
 	if (pfn & 511)
 		return false;
 	for (k = 1; k < 512; k++)
-		if (page_to_pfn(s->pages[idx + k]) != pfn + k)
+		if (page_to_pfn(mvm_memslot_page(s, base + k)) != pfn + k)
 			return false;
 	return true;
 }
@@ -149,10 +163,8 @@ int mvm_mmu_fault(struct mvm_vcpu *vcpu, u64 gpa, bool write)
 	}
 
 	if (leaf_level == 2)
-		pfn = page_to_pfn(s->pages[(gfn & ~(u64)511) -
-					   (s->gpa >> PAGE_SHIFT)]);
-	else
-		pfn = page_to_pfn(s->pages[gfn - (s->gpa >> PAGE_SHIFT)]);
+		gfn &= ~(u64)511;
+	pfn = page_to_pfn(mvm_memslot_page(s, gfn));
 	WRITE_ONCE(table[(gpa >> (12 + 9 * (leaf_level - 1))) & 511],
 		   mvm_ops->pte(pfn, leaf_level, true, writable));
 out:

@@ -13,6 +13,7 @@
 #include <linux/list.h>
 #include <linux/mm_types.h>
 #include <linux/mutex.h>
+#include <linux/nospec.h>
 #include <linux/rcupdate.h>
 #include <linux/types.h>
 #include <linux/wait.h>
@@ -118,6 +119,20 @@ struct mvm_memslot {
 	unsigned long npinned;
 	struct page **pages;
 };
+
+/*
+ * The pinned page of guest frame @gfn, which the caller found inside @s
+ * (mvm_gpa_to_memslot()).  The offset comes from a guest's address: it is
+ * clamped to the slot even when the caller's bounds check is mispredicted
+ * (Spectre v1).
+ */
+static inline struct page *mvm_memslot_page(const struct mvm_memslot *s,
+					    u64 gfn)
+{
+	unsigned long i = gfn - (s->gpa >> PAGE_SHIFT);
+
+	return s->pages[array_index_nospec(i, s->npages)];
+}
 
 #define MVM_MAX_VCPUS	64
 #define MVM_NR_POSTED	16
@@ -234,6 +249,7 @@ int mvm_write_guest_phys(struct mvm_vm *vm, u64 gpa, const void *buf,
 
 /* mmu.c */
 extern int mvm_pt_levels;
+unsigned int mvm_mmu_gpa_bits(void);
 int mvm_mmu_init(struct mvm_vm *vm);
 void mvm_mmu_destroy(struct mvm_vm *vm);
 void mvm_mmu_zap(struct mvm_vm *vm);

@@ -14,6 +14,7 @@
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/mm.h>
+#include <linux/nospec.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/smp.h>
@@ -463,6 +464,8 @@ int mvm_vm_create_vcpu(struct mvm_vm *vm, unsigned long id)
 
 	if (id >= MVM_MAX_VCPUS)
 		return -EINVAL;
+	/* Not even a mispredicted branch reads past vcpus[] (Spectre v1). */
+	id = array_index_nospec(id, MVM_MAX_VCPUS);
 
 	mutex_lock(&vm->slots_lock);
 	if (vm->vcpus[id]) {

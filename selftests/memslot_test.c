@@ -4,6 +4,7 @@
  * every bad argument gets its own errno.
  */
 #define _GNU_SOURCE
+#include <cpuid.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdint.h>
@@ -118,6 +119,41 @@ static int gpa_range(void)
 	return KTAP_PASS;
 }
 
+/*
+ * Slots end where the nested tables do: at 2^MVM_CAP_GPA_BITS, which is
+ * the host's MAXPHYADDR, or 48 where four levels of tables cannot reach
+ * that (above 48, the walk would alias a lower address).
+ */
+static int gpa_bits_bound(void)
+{
+	int dev = mvm_open_dev(), vm = mvm_create_vm();
+	void *mem = anon(2 * PAGE, PROT_READ | PROT_WRITE);
+	unsigned int eax, ebx, ecx, edx, maxphy, min_bits;
+	uint64_t top;
+	int bits;
+
+	CHECK(dev >= 0 && vm >= 0 && mem, "setup");
+	CHECK(__get_cpuid(0x80000008, &eax, &ebx, &ecx, &edx), "CPUID 0x80000008");
+	maxphy = eax & 0xff;
+	min_bits = maxphy < 48 ? maxphy : 48;
+	bits = ioctl(dev, MVM_CHECK_EXTENSION, MVM_CAP_GPA_BITS);
+	CHECK(bits >= (int)min_bits && bits <= (int)maxphy,
+	      "MVM_CAP_GPA_BITS is %d, MAXPHYADDR %u", bits, maxphy);
+	ktap_diag("MVM_CAP_GPA_BITS %d, MAXPHYADDR %u", bits, maxphy);
+	top = 1ULL << bits;
+	CHECK(!set_region(vm, 0, 0, top - PAGE, PAGE, mem),
+	      "a slot ending at 2^%d", bits);
+	CHECK_ERRNO(set_region(vm, 1, 0, top - PAGE, 2 * PAGE, mem), EINVAL);
+	CHECK_ERRNO(set_region(vm, 1, 0, top, PAGE, mem), EINVAL);
+	/* Replacing the slot in place checks the same bound. */
+	CHECK_ERRNO(set_region(vm, 0, 0, top - PAGE, 2 * PAGE, mem), EINVAL);
+	CHECK(!set_region(vm, 1, 0, top - 3 * PAGE, 2 * PAGE, mem),
+	      "a slot just below it");
+	close(vm);
+	close(dev);
+	return KTAP_PASS;
+}
+
 static int overlap(void)
 {
 	int vm = mvm_create_vm();
@@ -213,6 +249,30 @@ static int too_large_e2big(void)
 	if (size > 1ULL << 36)
 		SKIP("this host has too much RAM to ask for more below 64 GiB");
 	CHECK_ERRNO(set_region(vm, 0, 0, 0, size, mem), E2BIG);
+	close(vm);
+	return KTAP_PASS;
+}
+
+/*
+ * A slot of 1 TiB or more would need a page array larger than kvmalloc()
+ * allows (INT_MAX bytes), which WARNs: it is refused with E2BIG before
+ * anything is allocated, wherever it would go.  The lane fails on any
+ * WARNING in the kernel log.  The test VMs have far less than 1 TiB of
+ * RAM, so the RAM bound refuses these sizes too; only a host with more
+ * would have reached kvmalloc().
+ */
+static int slot_1tib_e2big(void)
+{
+	int vm = mvm_create_vm();
+	void *mem = anon(PAGE, PROT_READ | PROT_WRITE);
+
+	CHECK(vm >= 0 && mem, "setup");
+	CHECK_ERRNO(set_region(vm, 0, 0, 0, 1ULL << 40, mem), E2BIG);
+	CHECK_ERRNO(set_region(vm, 0, 0, 0, (1ULL << 40) + 2 * MB, mem), E2BIG);
+	CHECK_ERRNO(set_region(vm, 1, 0, 1ULL << 44, 1ULL << 40, mem), E2BIG);
+	CHECK_ERRNO(set_region(vm, 2, 0, 0, 1ULL << 62, mem), E2BIG);
+	/* Nothing was set up: the slot takes a real page afterwards. */
+	CHECK(!set_region(vm, 0, 0, 0, PAGE, mem), "slot after the refusals");
 	close(vm);
 	return KTAP_PASS;
 }
@@ -372,11 +432,13 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE(bad_flags),
 	KTAP_CASE(misaligned),
 	KTAP_CASE(gpa_range),
+	KTAP_CASE(gpa_bits_bound),
 	KTAP_CASE(overlap),
 	KTAP_CASE(replace_and_move),
 	KTAP_CASE(unmapped_memory_efault),
 	KTAP_CASE(readonly),
 	KTAP_CASE(too_large_e2big),
+	KTAP_CASE(slot_1tib_e2big),
 	KTAP_CASE(munmap_under_slot),
 	KTAP_CASE(memfd_backed),
 	KTAP_CASE(file_backed),

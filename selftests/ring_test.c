@@ -459,6 +459,119 @@ static int broken_tail_write_retried(void)
 	return KTAP_PASS;
 }
 
+/*
+ * A tail broken in the middle of a REP STOS to MMIO: the elements before it
+ * stay done, the one that finds it is not, and RIP, rCX and rDI say exactly
+ * that however often MVM_RUN fails; once the tail is repaired the rest
+ * follow, each once.  Elements 0 and 1 are posted, element 2 falls in a
+ * hole between two posted ranges (a synchronous exit with the string half
+ * done, where the host breaks the tail), 3 to 5 are posted again.
+ */
+#define STOS_MMIO	(POST_MMIO + PAGE_SIZE)	/* no slot, not posted above */
+#define STOS_N		6
+#define STOS_HOLE	2
+#define STOS_DATA	0x44
+
+static void guest_stos_mid(void)
+{
+	uint32_t *dst = (uint32_t *)STOS_MMIO;
+	uint64_t n = STOS_N;
+
+	__asm__ volatile("cld\n\trep stosl" : "+D"(dst), "+c"(n)
+			 : "a"(STOS_DATA) : "memory");
+	GUEST_VALUE((uintptr_t)dst, n, 0);
+	GUEST_DONE();
+}
+
+static int check_stos_entries(const struct mvm_access *got, unsigned int n,
+			      unsigned int first)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		CHECK(got[i].space == MVM_SPACE_MMIO &&
+		      got[i].addr == STOS_MMIO + 4 * (first + i) &&
+		      got[i].size == 4 && got[i].write &&
+		      got[i].data == STOS_DATA,
+		      "element %u: space %u addr %#llx size %u data %#llx",
+		      first + i, got[i].space, (unsigned long long)got[i].addr,
+		      got[i].size, (unsigned long long)got[i].data);
+	return KTAP_PASS;
+}
+
+static int broken_tail_mid_rep_stos(void)
+{
+	struct vm *vm = vm_create(GUEST_MIB);
+	uint64_t next_rdi = STOS_MMIO + 4 * (STOS_HOLE + 1);
+	uint64_t left = STOS_N - STOS_HOLE - 1;
+	struct mvm_access got[8];
+	struct mvm_regs at_exit, regs;
+	struct vcpu *vcpu;
+	struct mvm_ring *r;
+	struct mvm_run *run;
+	const uint8_t *insn;
+	struct ucall uc;
+	uint32_t head;
+	unsigned int n, i;
+
+	vm_set_posted(vm, MVM_SPACE_MMIO, STOS_MMIO, 4 * STOS_HOLE);
+	vm_set_posted(vm, MVM_SPACE_MMIO, next_rdi, 4 * left);
+	vcpu = vcpu_create(vm, 0);
+	r = vcpu->ring;
+	run = vcpu->run;
+	vcpu_setup_long(vcpu, guest_stos_mid);
+
+	/* Elements 0 and 1 in the ring, element 2 in the run page. */
+	vcpu_run(vcpu);
+	CHECK(run->exit_reason == MVM_EXIT_MMIO && run->io.write &&
+	      run->io.addr == STOS_MMIO + 4 * STOS_HOLE && run->io.size == 4 &&
+	      run->io.data == STOS_DATA, "exit %s at %#llx",
+	      exit_reason_str(run->exit_reason),
+	      (unsigned long long)run->io.addr);
+	n = ring_drain(vcpu, got, 8);
+	CHECK(n == STOS_HOLE, "%u entries before the hole", n);
+	if (check_stos_entries(got, n, 0))
+		return KTAP_FAIL;
+	vcpu_get_regs(vcpu, &at_exit);
+	insn = gpa2hva(vm, at_exit.rip);
+	CHECK(insn[0] == 0xf3 && insn[1] == 0xab,
+	      "RIP %#llx is not on the REP STOS", (unsigned long long)at_exit.rip);
+	CHECK(at_exit.rcx == left && at_exit.rdi == next_rdi,
+	      "after the hole: rCX %llu rDI %#llx",
+	      (unsigned long long)at_exit.rcx, (unsigned long long)at_exit.rdi);
+
+	/* The tail breaks with the string half done: element 3 is not done. */
+	head = r->head;
+	r->tail = head + 3;
+	for (i = 0; i < 2; i++) {
+		CHECK_ERRNO(__vcpu_run(vcpu), EINVAL);
+		vcpu_get_regs(vcpu, &regs);
+		CHECK(regs.rip == at_exit.rip && regs.rcx == left &&
+		      regs.rdi == next_rdi,
+		      "EINVAL #%u: RIP %#llx rCX %llu rDI %#llx, want %#llx %llu "
+		      "%#llx", i, (unsigned long long)regs.rip,
+		      (unsigned long long)regs.rcx, (unsigned long long)regs.rdi,
+		      (unsigned long long)at_exit.rip, (unsigned long long)left,
+		      (unsigned long long)next_rdi);
+		CHECK(r->head == head, "EINVAL #%u: head moved to %u", i,
+		      r->head);
+	}
+
+	/* Repaired: elements 3 to 5, once each, and the string is done. */
+	r->tail = head;
+	CHECK(vcpu_run_ucall(vcpu, &uc) == UCALL_VALUE &&
+	      uc.args[0] == STOS_MMIO + 4 * STOS_N && uc.args[1] == 0,
+	      "ucall %u: rDI %#llx rCX %llu", uc.code,
+	      (unsigned long long)uc.args[0], (unsigned long long)uc.args[1]);
+	n = ring_drain(vcpu, got, 8);
+	CHECK(n == left, "%u entries after the repair, want %llu", n,
+	      (unsigned long long)left);
+	if (check_stos_entries(got, n, STOS_HOLE + 1))
+		return KTAP_FAIL;
+	vcpu_run_to_done(vcpu);
+	return KTAP_PASS;
+}
+
 /* --- eventfd --------------------------------------------------------------------- */
 
 static void guest_eventfd(void)
@@ -544,6 +657,7 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE(tail_too_far_behind_einval),
 	KTAP_CASE(tail_far_off_einval),
 	KTAP_CASE(broken_tail_write_retried),
+	KTAP_CASE(broken_tail_mid_rep_stos),
 	KTAP_CASE(eventfd_on_empty_ring),
 };
 

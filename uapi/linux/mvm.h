@@ -78,6 +78,7 @@
 #define MVM_CAP_MAX_VCPUS	2	/* vCPU ids are below this */
 #define MVM_CAP_RING_ENTRIES	3	/* entries in each vCPU's ring */
 #define MVM_CAP_NR_POSTED	4	/* posted ranges per VM */
+#define MVM_CAP_GPA_BITS	5	/* slots end at or below 1 << this */
 
 #define MVM_BACKEND_SVM		1	/* AMD SVM with nested paging */
 #define MVM_BACKEND_VMX		2	/* Intel VMX with EPT and VPID */
