@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The launcher's device models (userspace/uart.c, pic.c, pit.c), linked
- * into this test and driven by guest code: the host's run loop hands every
- * port access that is not a ucall to the launcher's port registry, and the
- * PIC queues its vectors with MVM_INTERRUPT, as in the launcher.  Guests
- * check what they read with GUEST_ASSERT; counts and times come back to the
+ * The launcher's bus (userspace/bus.c, device.c) and device models
+ * (userspace/hw/serial.c, i8259.c, i8254.c, platform.c), linked into this
+ * test.  Guest code drives the devices: the host's run loop hands every
+ * port access that is not a ucall to the launcher's bus, and the PIC
+ * queues its vectors with MVM_INTERRUPT, as in the launcher.  Guests check
+ * what they read with GUEST_ASSERT; counts and times come back to the
  * host in ucalls, and the host checks those.
  */
 #define _GNU_SOURCE
@@ -16,7 +17,9 @@
 #include <unistd.h>
 
 #include "lib/guest.h"
-#include "launcher.h"
+#include "bus.h"
+#include "device.h"
+#include "hw/hw.h"
 
 #define PIC1_CMD	0x20
 #define PIC1_DATA	0x21
@@ -280,15 +283,30 @@ static void deliver(void *ctx, uint8_t vector)
 		    vector);
 }
 
+/* The machine the devices plug into; each case runs in its own process. */
+static struct machine mach;
+
+/* The PIC, with its output to @deliver, and the machine's ISA lines on it. */
+static struct device *add_pic(struct machine *m,
+			      void (*fn)(void *ctx, uint8_t vector), void *ctx)
+{
+	struct device *pic = i8259_create(m, fn, ctx);
+
+	TEST_ASSERT(pic, "i8259_create");
+	m->irq_line = i8259_set_irq;
+	m->irq_ctx = pic;
+	return pic;
+}
+
 /* A VM with the launcher's PIC, PIT and UART; UART output to @out_fd. */
 static struct vcpu *devices_vcpu(void (*entry)(void), int out_fd)
 {
 	struct vm *vm = vm_create(64);
 	struct vcpu *vcpu = vcpu_create(vm, 0);
 
-	pic_init(deliver, vcpu);
-	TEST_ASSERT(!pit_init(), "pit_init");
-	TEST_ASSERT(!uart_init(-1, out_fd), "uart_init");
+	add_pic(&mach, deliver, vcpu);
+	TEST_ASSERT(i8254_create(&mach), "i8254_create");
+	TEST_ASSERT(serial_create(&mach, -1, out_fd), "serial_create");
 	vm_install_handler(vm, IRQ_BASE + 0, timer_handler);
 	vm_install_handler(vm, IRQ_BASE + 4, uart_handler);
 	vcpu_setup_long(vcpu, entry);
@@ -299,7 +317,7 @@ static struct vcpu *devices_vcpu(void (*entry)(void), int out_fd)
 static uint32_t run_devices(struct vcpu *vcpu, struct ucall *uc)
 {
 	struct mvm_run *run = vcpu->run;
-	uint32_t v;
+	uint64_t v;
 
 	for (;;) {
 		vcpu_run(vcpu);
@@ -312,11 +330,10 @@ static uint32_t run_devices(struct vcpu *vcpu, struct ucall *uc)
 			vcpu_describe_exit(vcpu);
 			TEST_ASSERT(0, "an exit other than port I/O");
 		}
-		v = run->io.data;
-		pthread_mutex_lock(&dev_lock);
-		pio_access(run->io.addr, run->io.size, run->io.write, &v);
-		uart_flush();
-		pthread_mutex_unlock(&dev_lock);
+		v = run->io.write ? run->io.data : 0;
+		bus_access(&mach.bus, vcpu, BUS_PIO, run->io.addr, &v,
+			   run->io.size, run->io.write, false);
+		machine_flush(&mach);
 		if (!run->io.write)
 			run->io.data = v;
 	}
