@@ -44,11 +44,12 @@ module:
 
 userspace: $(BUILD)/bin/mvm
 
-LAUNCHER  := $(wildcard userspace/*.c)
+LAUNCHER  := $(wildcard userspace/*.c userspace/hw/*.c userspace/loader/*.c)
+LAUNCHERH := $(wildcard userspace/*.h userspace/hw/*.h userspace/loader/*.h)
 
-$(BUILD)/bin/mvm: $(LAUNCHER) userspace/launcher.h uapi/linux/mvm.h
+$(BUILD)/bin/mvm: $(LAUNCHER) $(LAUNCHERH) uapi/linux/mvm.h
 	@mkdir -p $(@D)
-	$(CC) $(UCFLAGS) -pthread -o $@ $(LAUNCHER)
+	$(CC) $(UCFLAGS) -pthread -Iuserspace -o $@ $(LAUNCHER)
 
 selftests: $(SELFTESTS:%=$(BUILD)/selftests/%)
 
@@ -56,12 +57,11 @@ $(BUILD)/selftests/%: selftests/%.c $(TESTLIB) $(TESTHDRS)
 	@mkdir -p $(@D)
 	$(CC) $(UCFLAGS) $(GUESTCFLAGS) -pthread -Iselftests -o $@ $< $(TESTLIB)
 
-# device_test drives the launcher's device models from guests.
-DEVICES   := userspace/io.c userspace/pic.c userspace/pit.c userspace/uart.c \
-	     userspace/platform.c
+# device_test drives the launcher's bus and device models from guests.
+DEVICES   := userspace/bus.c userspace/device.c $(wildcard userspace/hw/*.c)
 
 $(BUILD)/selftests/device_test: selftests/device_test.c $(DEVICES) \
-				userspace/launcher.h $(TESTLIB) $(TESTHDRS)
+				$(LAUNCHERH) $(TESTLIB) $(TESTHDRS)
 	@mkdir -p $(@D)
 	$(CC) $(UCFLAGS) $(GUESTCFLAGS) -pthread -Iselftests -Iuserspace -o $@ \
 		$< $(DEVICES) $(TESTLIB)

@@ -14,7 +14,8 @@
 #define _GNU_SOURCE
 #include <string.h>
 
-#include "launcher.h"
+#include "hw/hw.h"
+#include "loader/loader.h"
 
 #define RSDP_ADDR	(ACPI_TABLES + 0x000)
 #define XSDT_ADDR	(ACPI_TABLES + 0x040)

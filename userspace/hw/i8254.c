@@ -14,16 +14,16 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "launcher.h"
+#include "hw/hw.h"
 
-#define PIT_BASE	0x40
 #define PIT_MODE_PORT	0x43
-#define PORT_B		0x61	/* NMI status and control: gate 2, OUT 2 */
+/* PORT_B, 0x61: NMI status and control; gate 2, OUT 2. */
 
 #define PORTB_GATE2	0x01
 #define PORTB_SPEAKER	0x02
@@ -51,11 +51,12 @@ struct pit_channel {
 	uint64_t frozen;	/* ticks counted when the gate went low */
 };
 
-static struct {
+struct i8254 {
+	struct device dev;
 	struct pit_channel ch[3];
 	uint8_t portb;
 	int tfd;
-} pit;
+};
 
 static uint64_t pit_ticks(const struct pit_channel *c)
 {
@@ -106,9 +107,9 @@ static bool pit_out(const struct pit_channel *c)
 }
 
 /* Channel 0's timerfd follows its programming. */
-static void pit_arm_irq0(void)
+static void pit_arm_irq0(struct i8254 *pit)
 {
-	struct pit_channel *c = &pit.ch[0];
+	struct pit_channel *c = &pit->ch[0];
 	struct itimerspec its;
 	uint64_t ns;
 
@@ -122,20 +123,21 @@ static void pit_arm_irq0(void)
 		if (c->mode == 2 || c->mode == 3)
 			its.it_interval = its.it_value;
 	}
-	timerfd_settime(pit.tfd, 0, &its, NULL);
+	timerfd_settime(pit->tfd, 0, &its, NULL);
 }
 
-static void pit_load(struct pit_channel *c, unsigned int idx, uint16_t v)
+static void pit_load(struct i8254 *pit, struct pit_channel *c,
+		     unsigned int idx, uint16_t v)
 {
 	c->count = v ? v : 0x10000;
 	c->armed = true;
 	c->frozen = 0;
 	c->load_ns = mono_ns();
 	if (idx == 0)
-		pit_arm_irq0();
+		pit_arm_irq0(pit);
 }
 
-static void pit_control(uint8_t v)
+static void pit_control(struct i8254 *pit, uint8_t v)
 {
 	struct pit_channel *c;
 	unsigned int i;
@@ -144,7 +146,7 @@ static void pit_control(uint8_t v)
 		for (i = 0; i < 3; i++) {
 			if (!(v & (2U << i)))
 				continue;
-			c = &pit.ch[i];
+			c = &pit->ch[i];
 			if (!(v & 0x20) && !c->latched) {
 				c->latch = pit_count(c);
 				c->latched = true;
@@ -158,7 +160,7 @@ static void pit_control(uint8_t v)
 		}
 		return;
 	}
-	c = &pit.ch[v >> 6];
+	c = &pit->ch[v >> 6];
 	if (((v >> 4) & 3) == RW_LATCH) {
 		if (!c->latched) {
 			c->latch = pit_count(c);
@@ -175,47 +177,49 @@ static void pit_control(uint8_t v)
 	c->write_msb = false;
 	c->read_msb = false;
 	c->latched = false;
-	if (c == &pit.ch[0])
-		pit_arm_irq0();
+	if (c == &pit->ch[0])
+		pit_arm_irq0(pit);
 }
 
-static void pit_io(void *opaque, uint16_t port, uint8_t size, bool write,
-		   uint32_t *data)
+static void pit_io(struct vcpu *vcpu, uint64_t port, void *data, uint32_t len,
+		   bool write, void *opaque)
 {
-	struct pit_channel *c;
+	struct i8254 *pit = opaque;
 	unsigned int idx = port - PIT_BASE;
+	uint8_t in = bus_get(data, 1);
+	struct pit_channel *c;
 	uint16_t v;
 
-	(void)opaque;
-	(void)size;
+	(void)vcpu;
+	if (!write)
+		memset(data, 0, len);
 	if (port == PIT_MODE_PORT) {
 		if (write)
-			pit_control(*data);
+			pit_control(pit, in);
 		else
-			*data = 0xff;
+			bus_put(data, 1, 0xff);
 		return;
 	}
-	c = &pit.ch[idx];
+	c = &pit->ch[idx];
 	if (write) {
 		switch (c->rw) {
 		case RW_LSB:
-			pit_load(c, idx, *data & 0xff);
+			pit_load(pit, c, idx, in);
 			break;
 		case RW_MSB:
-			pit_load(c, idx, (*data & 0xff) << 8);
+			pit_load(pit, c, idx, in << 8);
 			break;
 		case RW_WORD:
 			if (!c->write_msb) {
-				c->write_lsb = *data & 0xff;
+				c->write_lsb = in;
 				/* Mode 0 stops counting at the first byte. */
 				if (c->mode == 0) {
 					c->armed = false;
 					if (idx == 0)
-						pit_arm_irq0();
+						pit_arm_irq0(pit);
 				}
 			} else {
-				pit_load(c, idx, c->write_lsb |
-					 (*data & 0xff) << 8);
+				pit_load(pit, c, idx, c->write_lsb | in << 8);
 			}
 			c->write_msb = !c->write_msb;
 			break;
@@ -224,47 +228,49 @@ static void pit_io(void *opaque, uint16_t port, uint8_t size, bool write,
 	}
 	if (c->status_latched) {
 		c->status_latched = false;
-		*data = c->status;
+		bus_put(data, 1, c->status);
 		return;
 	}
 	if (c->latched) {
 		v = c->latch;
 		if (c->rw == RW_WORD && !c->latch_msb) {
 			c->latch_msb = true;
-			*data = v & 0xff;
+			bus_put(data, 1, v & 0xff);
 			return;
 		}
 		c->latched = false;
-		*data = c->rw == RW_MSB || c->rw == RW_WORD ? v >> 8 : v & 0xff;
+		bus_put(data, 1, c->rw == RW_MSB || c->rw == RW_WORD ?
+			v >> 8 : v & 0xff);
 		return;
 	}
 	v = pit_count(c);
 	switch (c->rw) {
 	case RW_MSB:
-		*data = v >> 8;
+		bus_put(data, 1, v >> 8);
 		break;
 	case RW_WORD:
-		*data = c->read_msb ? v >> 8 : v & 0xff;
+		bus_put(data, 1, c->read_msb ? v >> 8 : v & 0xff);
 		c->read_msb = !c->read_msb;
 		break;
 	default:
-		*data = v & 0xff;
+		bus_put(data, 1, v & 0xff);
 		break;
 	}
 }
 
-static void portb_io(void *opaque, uint16_t port, uint8_t size, bool write,
-		     uint32_t *data)
+static void portb_io(struct vcpu *vcpu, uint64_t port, void *data,
+		     uint32_t len, bool write, void *opaque)
 {
-	struct pit_channel *c2 = &pit.ch[2];
+	struct i8254 *pit = opaque;
+	struct pit_channel *c2 = &pit->ch[2];
+	uint8_t in = bus_get(data, 1);
 	bool gate;
 
-	(void)opaque;
+	(void)vcpu;
 	(void)port;
-	(void)size;
 	if (write) {
-		pit.portb = *data & 0x0f;
-		gate = *data & PORTB_GATE2;
+		pit->portb = in & 0x0f;
+		gate = in & PORTB_GATE2;
 		if (gate == c2->gate)
 			return;
 		if (gate) {
@@ -272,50 +278,149 @@ static void portb_io(void *opaque, uint16_t port, uint8_t size, bool write,
 			if (c2->mode == 0 || c2->mode == 4)
 				c2->load_ns = mono_ns();
 			else if (c2->armed)
-				pit_load(c2, 2, c2->count & 0xffff);
+				pit_load(pit, c2, 2, c2->count & 0xffff);
 		} else {
 			c2->frozen = pit_ticks(c2);
 		}
 		c2->gate = gate;
 		return;
 	}
-	pit.portb ^= PORTB_REFRESH;
-	*data = (pit.portb & (0x0f | PORTB_REFRESH)) |
-		(pit_out(c2) ? PORTB_OUT2 : 0);
+	pit->portb ^= PORTB_REFRESH;
+	memset(data, 0, len);
+	bus_put(data, 1, (pit->portb & (0x0f | PORTB_REFRESH)) |
+		(pit_out(c2) ? PORTB_OUT2 : 0));
 }
 
+/*
+ * Channel 0's expirations raise IRQ 0.  The thread takes no PIT state, so
+ * no lock but the PIC's.
+ */
 static void *pit_thread(void *arg)
 {
+	struct i8254 *pit = arg;
 	uint64_t n;
 
-	(void)arg;
 	for (;;) {
-		if (read(pit.tfd, &n, sizeof(n)) != sizeof(n)) {
+		if (read(pit->tfd, &n, sizeof(n)) != sizeof(n)) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
 			return NULL;
 		}
-		pthread_mutex_lock(&dev_lock);
 		/* Expirations the guest missed are one interrupt. */
-		pic_pulse_irq(0);
-		pthread_mutex_unlock(&dev_lock);
+		machine_pulse_irq(pit->dev.machine, PIT_IRQ);
 	}
 	return NULL;
 }
 
-int pit_init(void)
+static void i8254_reset(struct device *dev)
 {
-	pthread_t t;
+	struct i8254 *pit = container_of(dev, struct i8254, dev);
 	int i;
 
-	memset(&pit, 0, sizeof(pit));
+	memset(pit->ch, 0, sizeof(pit->ch));
+	pit->portb = 0;
 	for (i = 0; i < 3; i++)
-		pit.ch[i].count = 0x10000;
-	pit.ch[0].gate = pit.ch[1].gate = true;
-	pit.tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
-	if (pit.tfd < 0)
-		return -1;
-	pio_register(PIT_BASE, 4, "pit", pit_io, NULL);
-	pio_register(PORT_B, 1, "port-b", portb_io, NULL);
-	return pthread_create(&t, NULL, pit_thread, NULL) ? -1 : 0;
+		pit->ch[i].count = 0x10000;
+	pit->ch[0].gate = pit->ch[1].gate = true;
+	pit_arm_irq0(pit);
+}
+
+/*
+ * Times are saved as how long ago the channel started counting, so that
+ * a state loaded later (or elsewhere) goes on from where it was.
+ */
+static void i8254_save(struct device *dev, struct state_buf *b)
+{
+	struct i8254 *pit = container_of(dev, struct i8254, dev);
+	const struct pit_channel *c;
+	uint64_t now = mono_ns();
+	unsigned int i;
+
+	for (i = 0; i < 3; i++) {
+		c = &pit->ch[i];
+		save_u8(b, c->mode);
+		save_u8(b, c->rw);
+		save_u8(b, c->gate);
+		save_u8(b, c->armed);
+		save_u8(b, c->write_msb);
+		save_u8(b, c->read_msb);
+		save_u8(b, c->latched);
+		save_u8(b, c->latch_msb);
+		save_u8(b, c->status_latched);
+		save_u8(b, c->status);
+		save_u16(b, c->latch);
+		save_u16(b, c->write_lsb);
+		save_u32(b, c->count);
+		save_u64(b, c->armed && c->gate ? now - c->load_ns : 0);
+		save_u64(b, c->frozen);
+	}
+	save_u8(b, pit->portb);
+}
+
+static int i8254_load(struct device *dev, struct state_buf *b)
+{
+	struct i8254 *pit = container_of(dev, struct i8254, dev);
+	struct pit_channel *c;
+	uint64_t now = mono_ns(), ago;
+	unsigned int i;
+
+	for (i = 0; i < 3; i++) {
+		c = &pit->ch[i];
+		c->mode = load_u8(b);
+		c->rw = load_u8(b);
+		c->gate = load_bool(b);
+		c->armed = load_bool(b);
+		c->write_msb = load_bool(b);
+		c->read_msb = load_bool(b);
+		c->latched = load_bool(b);
+		c->latch_msb = load_bool(b);
+		c->status_latched = load_bool(b);
+		c->status = load_u8(b);
+		c->latch = load_u16(b);
+		c->write_lsb = load_u16(b);
+		c->count = load_u32(b);
+		ago = load_u64(b);
+		c->frozen = load_u64(b);
+		if (c->mode > 5 || c->rw > RW_WORD || !c->count ||
+		    c->count > 0x10000 || ago > now)
+			return -EINVAL;
+		c->load_ns = now - ago;
+	}
+	pit->portb = load_u8(b) & 0x0f;
+	pit_arm_irq0(pit);
+	return 0;
+}
+
+static const struct device_ops i8254_ops = {
+	.name = "i8254",
+	.version = 1,
+	.reset = i8254_reset,
+	.save = i8254_save,
+	.load = i8254_load,
+};
+
+struct device *i8254_create(struct machine *m)
+{
+	struct i8254 *pit = calloc(1, sizeof(*pit));
+	pthread_t t;
+
+	if (!pit)
+		return NULL;
+	pit->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+	if (pit->tfd < 0) {
+		free(pit);
+		return NULL;
+	}
+	device_register(m, &pit->dev, &i8254_ops);
+	i8254_reset(&pit->dev);
+	if (bus_register(&m->bus, BUS_PIO, PIT_BASE, 4, &pit->dev, pit_io,
+			 pit) ||
+	    bus_register(&m->bus, BUS_PIO, PORT_B, 1, &pit->dev, portb_io,
+			 pit)) {
+		errno = EBUSY;
+		return NULL;
+	}
+	if (pthread_create(&t, NULL, pit_thread, pit))
+		return NULL;
+	return &pit->dev;
 }

@@ -16,13 +16,13 @@
  * CPU takes it; until its EOI, lower-priority requests wait.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-#include "launcher.h"
+#include "hw/hw.h"
 
-#define PIC_MASTER	0x20
-#define PIC_SLAVE	0xa0
 #define PIC_CASCADE	2
 
 #define ICW1_ICW4	0x01	/* ICW4 follows */
@@ -43,12 +43,13 @@ struct i8259 {
 	bool need_icw4, single, auto_eoi, read_isr;
 };
 
-static struct {
+struct i8259_pair {
+	struct device dev;
 	struct i8259 chip[2];
 	uint8_t elcr[2];	/* kept, not acted on: inputs are edges */
 	void (*deliver)(void *ctx, uint8_t vector);
 	void *ctx;
-} pic;
+};
 
 /* Highest-priority pending input that beats everything in service. */
 static int pic_pending(const struct i8259 *c)
@@ -65,12 +66,10 @@ static int pic_pending(const struct i8259 *c)
 	return -1;
 }
 
-static void pic_update(void);
-
-static void pic_slave_output(void)
+static void pic_slave_output(struct i8259_pair *pic)
 {
-	struct i8259 *m = &pic.chip[0];
-	bool level = pic_pending(&pic.chip[1]) >= 0;
+	struct i8259 *m = &pic->chip[0];
+	bool level = pic_pending(&pic->chip[1]) >= 0;
 
 	if (level && !(m->lines & (1U << PIC_CASCADE)))
 		m->irr |= 1U << PIC_CASCADE;
@@ -88,13 +87,13 @@ static void pic_ack(struct i8259 *c, int irq)
 }
 
 /* Hand the CPU whatever the master would signal now. */
-static void pic_update(void)
+static void pic_update(struct i8259_pair *pic)
 {
-	struct i8259 *m = &pic.chip[0], *s = &pic.chip[1];
+	struct i8259 *m = &pic->chip[0], *s = &pic->chip[1];
 	int irq, sirq;
 	uint8_t vector;
 
-	pic_slave_output();
+	pic_slave_output(pic);
 	while ((irq = pic_pending(m)) >= 0) {
 		if (irq == PIC_CASCADE && !m->single) {
 			sirq = pic_pending(s);
@@ -105,32 +104,35 @@ static void pic_update(void)
 				pic_ack(s, sirq);
 				vector = s->base | sirq;
 			}
-			pic_slave_output();
+			pic_slave_output(pic);
 		} else {
 			pic_ack(m, irq);
 			vector = m->base | irq;
 		}
-		if (pic.deliver && vector >= 32)
-			pic.deliver(pic.ctx, vector);
+		if (pic->deliver && vector >= 32)
+			pic->deliver(pic->ctx, vector);
 		if (!m->auto_eoi)
 			break;
 	}
 }
 
-void pic_set_irq(unsigned int irq, int level)
+void i8259_set_irq(void *opaque, unsigned int irq, int level)
 {
-	struct i8259 *c = &pic.chip[irq >= 8];
+	struct i8259_pair *pic = container_of(opaque, struct i8259_pair, dev);
+	struct i8259 *c = &pic->chip[irq >= 8];
 	uint8_t bit = 1U << (irq & 7);
 
 	if (irq >= 16)
 		return;
+	pthread_mutex_lock(&pic->dev.lock);
 	if (level && !(c->lines & bit))
 		c->irr |= bit;
 	if (level)
 		c->lines |= bit;
 	else
 		c->lines &= ~bit;
-	pic_update();
+	pic_update(pic);
+	pthread_mutex_unlock(&pic->dev.lock);
 }
 
 static void pic_eoi(struct i8259 *c, uint8_t ocw2)
@@ -149,18 +151,19 @@ static void pic_eoi(struct i8259 *c, uint8_t ocw2)
 	}
 }
 
-static void pic_io(void *opaque, uint16_t port, uint8_t size, bool write,
-		   uint32_t *data)
+static void pic_io(struct vcpu *vcpu, uint64_t port, void *data, uint32_t len,
+		   bool write, void *opaque)
 {
-	struct i8259 *c = opaque;
-	uint8_t v = *data;
+	struct i8259_pair *pic = opaque;
+	struct i8259 *c = &pic->chip[port >= PIC_SLAVE];
+	uint8_t v = bus_get(data, 1);
 
-	(void)size;
+	(void)vcpu;
 	if (!write) {
 		if (port & 1)
-			*data = c->imr;
+			bus_put(data, len, c->imr);
 		else
-			*data = c->read_isr ? c->isr : c->irr;
+			bus_put(data, len, c->read_isr ? c->isr : c->irr);
 		return;
 	}
 	if (!(port & 1)) {
@@ -196,35 +199,113 @@ static void pic_io(void *opaque, uint16_t port, uint8_t size, bool write,
 			break;
 		}
 	}
-	pic_update();
+	pic_update(pic);
 }
 
 /* The edge/level control registers at 0x4d0 and 0x4d1 (ACPI sets them). */
-static void elcr_io(void *opaque, uint16_t port, uint8_t size, bool write,
-		    uint32_t *data)
+static void elcr_io(struct vcpu *vcpu, uint64_t port, void *data, uint32_t len,
+		    bool write, void *opaque)
 {
 	static const uint8_t mask[2] = { 0xf8, 0xde };
+	struct i8259_pair *pic = opaque;
 	unsigned int i = port & 1;
 
-	(void)opaque;
-	(void)size;
+	(void)vcpu;
 	if (write)
-		pic.elcr[i] = *data & mask[i];
+		pic->elcr[i] = bus_get(data, 1) & mask[i];
 	else
-		*data = pic.elcr[i];
+		bus_put(data, len, pic->elcr[i]);
 }
 
-void pic_init(void (*deliver)(void *ctx, uint8_t vector), void *ctx)
+static void i8259_reset(struct device *dev)
 {
-	memset(&pic, 0, sizeof(pic));
-	pic.deliver = deliver;
-	pic.ctx = ctx;
+	struct i8259_pair *pic = container_of(dev, struct i8259_pair, dev);
+
+	memset(pic->chip, 0, sizeof(pic->chip));
+	memset(pic->elcr, 0, sizeof(pic->elcr));
 	/* As a BIOS leaves them: every input masked, vectors 8 and 0x70. */
-	pic.chip[0].base = 0x08;
-	pic.chip[0].imr = 0xff;
-	pic.chip[1].base = 0x70;
-	pic.chip[1].imr = 0xff;
-	pio_register(PIC_MASTER, 2, "pic-master", pic_io, &pic.chip[0]);
-	pio_register(PIC_SLAVE, 2, "pic-slave", pic_io, &pic.chip[1]);
-	pio_register(0x4d0, 2, "pic-elcr", elcr_io, NULL);
+	pic->chip[0].base = 0x08;
+	pic->chip[0].imr = 0xff;
+	pic->chip[1].base = 0x70;
+	pic->chip[1].imr = 0xff;
+}
+
+static void i8259_save(struct device *dev, struct state_buf *b)
+{
+	struct i8259_pair *pic = container_of(dev, struct i8259_pair, dev);
+	const struct i8259 *c;
+	unsigned int i;
+
+	for (i = 0; i < 2; i++) {
+		c = &pic->chip[i];
+		save_u8(b, c->irr);
+		save_u8(b, c->isr);
+		save_u8(b, c->imr);
+		save_u8(b, c->lines);
+		save_u8(b, c->base);
+		save_u8(b, c->init_step);
+		save_u8(b, c->need_icw4);
+		save_u8(b, c->single);
+		save_u8(b, c->auto_eoi);
+		save_u8(b, c->read_isr);
+		save_u8(b, pic->elcr[i]);
+	}
+}
+
+/* Nothing is delivered: what was, the vCPU's own state holds. */
+static int i8259_load(struct device *dev, struct state_buf *b)
+{
+	struct i8259_pair *pic = container_of(dev, struct i8259_pair, dev);
+	struct i8259 *c;
+	unsigned int i;
+
+	for (i = 0; i < 2; i++) {
+		c = &pic->chip[i];
+		c->irr = load_u8(b);
+		c->isr = load_u8(b);
+		c->imr = load_u8(b);
+		c->lines = load_u8(b);
+		c->base = load_u8(b);
+		c->init_step = load_u8(b);
+		c->need_icw4 = load_bool(b);
+		c->single = load_bool(b);
+		c->auto_eoi = load_bool(b);
+		c->read_isr = load_bool(b);
+		pic->elcr[i] = load_u8(b);
+		if ((c->base & 7) || c->init_step == 1 || c->init_step > 4)
+			return -EINVAL;
+	}
+	return 0;
+}
+
+static const struct device_ops i8259_ops = {
+	.name = "i8259",
+	.version = 1,
+	.reset = i8259_reset,
+	.save = i8259_save,
+	.load = i8259_load,
+};
+
+struct device *i8259_create(struct machine *m,
+			    void (*deliver)(void *ctx, uint8_t vector),
+			    void *ctx)
+{
+	struct i8259_pair *pic = calloc(1, sizeof(*pic));
+
+	if (!pic)
+		return NULL;
+	pic->deliver = deliver;
+	pic->ctx = ctx;
+	device_register(m, &pic->dev, &i8259_ops);
+	i8259_reset(&pic->dev);
+	if (bus_register(&m->bus, BUS_PIO, PIC_MASTER, 2, &pic->dev, pic_io,
+			 pic) ||
+	    bus_register(&m->bus, BUS_PIO, PIC_SLAVE, 2, &pic->dev, pic_io,
+			 pic) ||
+	    bus_register(&m->bus, BUS_PIO, PIC_ELCR, 2, &pic->dev, elcr_io,
+			 pic)) {
+		errno = EBUSY;
+		return NULL;
+	}
+	return &pic->dev;
 }
