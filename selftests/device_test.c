@@ -868,17 +868,6 @@ static int platform_save_load(void)
 	return KTAP_PASS;
 }
 
-static uint32_t fnv1a(const uint8_t *p, size_t n)
-{
-	uint32_t h = 2166136261U;
-
-	while (n--) {
-		h ^= *p++;
-		h *= 16777619U;
-	}
-	return h;
-}
-
 /* A fresh copy of @src's bytes (a device_load() consumes its reader). */
 static struct state_buf copy_of(const struct state_buf *src)
 {
@@ -926,7 +915,7 @@ static int state_load_refuses(void)
 	/* A length that says less than the model reads: refused, reset. */
 	t = copy_of(&s);
 	t.data[DEVICE_NAME_LEN + 4]--;
-	h = fnv1a(t.data + hdr, s.len - hdr - 1);
+	h = state_hash(t.data + hdr, s.len - hdr - 1);
 	memcpy(t.data + DEVICE_NAME_LEN + 8, &h, 4);
 	out8(&b, PIC1_DATA, 0x00);
 	CHECK(device_load(pb, &t) == -EINVAL, "short payload");
@@ -936,7 +925,7 @@ static int state_load_refuses(void)
 	/* A well-formed section the model cannot be in: ICW step 1. */
 	t = copy_of(&s);
 	t.data[hdr + 5] = 1;
-	h = fnv1a(t.data + hdr, s.len - hdr);
+	h = state_hash(t.data + hdr, s.len - hdr);
 	memcpy(t.data + DEVICE_NAME_LEN + 8, &h, 4);
 	CHECK(device_load(pb, &t) == -EINVAL, "init step 1");
 	state_buf_free(&t);
@@ -992,7 +981,7 @@ static int state_load_random(void)
 			t = copy_of(&s);
 			for (k = 0; k < 1 + (unsigned int)rand() % 4; k++)
 				t.data[hdr + rand() % plen] = rand();
-			h = fnv1a(t.data + hdr, plen);
+			h = state_hash(t.data + hdr, plen);
 			memcpy(t.data + DEVICE_NAME_LEN + 8, &h, 4);
 			r = device_load(copy[d], &t);
 			CHECK(r == 0 || r == -EINVAL, "load: %d", r);

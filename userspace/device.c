@@ -186,7 +186,7 @@ void state_buf_free(struct state_buf *b)
 }
 
 /* FNV-1a, 32 bits: catches a corrupted or misplaced payload. */
-static uint32_t fnv1a(const uint8_t *p, size_t n)
+uint32_t state_hash(const uint8_t *p, size_t n)
 {
 	uint32_t h = 2166136261U;
 
@@ -225,7 +225,7 @@ int device_save(struct device *dev, struct state_buf *b)
 	payload = b->len - hdr - SECTION_HDR;
 	poke_u32(b->data + hdr + DEVICE_NAME_LEN + 4, payload);
 	poke_u32(b->data + hdr + DEVICE_NAME_LEN + 8,
-		 fnv1a(b->data + hdr + SECTION_HDR, payload));
+		 state_hash(b->data + hdr + SECTION_HDR, payload));
 	return 0;
 }
 
@@ -244,7 +244,7 @@ int device_load(struct device *dev, struct state_buf *b)
 	strncpy(want, dev->ops->name, sizeof(want) - 1);
 	if (b->error || memcmp(name, want, sizeof(name)) ||
 	    version != dev->ops->version || len > b->len - b->pos ||
-	    fnv1a(b->data + b->pos, len) != hash)
+	    state_hash(b->data + b->pos, len) != hash)
 		return -EINVAL;
 	b->end = b->pos + len;
 	pthread_mutex_lock(&dev->lock);

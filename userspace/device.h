@@ -139,6 +139,8 @@ int device_save(struct device *dev, struct state_buf *b);
  */
 int device_load(struct device *dev, struct state_buf *b);
 void state_buf_free(struct state_buf *b);
+/* The hash each saved section carries over its payload. */
+uint32_t state_hash(const uint8_t *p, size_t n);
 
 /* CLOCK_MONOTONIC in nanoseconds. */
 uint64_t mono_ns(void);
