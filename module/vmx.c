@@ -36,6 +36,7 @@
 
 #include <linux/mvm.h>
 #include "mvm.h"
+#include "vmx_vmrun.h"
 
 /* SDM A.1: IA32_VMX_BASIC. */
 #define MVM_VMX_BASIC_REVISION	GENMASK_ULL(30, 0)
@@ -361,14 +362,14 @@ struct vmx_vcpu {
 	u64 dr6;
 	bool saw_nmi;
 	int saw_irq;
+	u32 exit_reason;	/* of the last exit, read in vmx_enter() */
+	u32 exit_intr_info;	/* the same, for exception and NMI exits */
 };
 
 static struct vmx_vcpu *to_vmx(struct mvm_vcpu *vcpu)
 {
 	return container_of(vcpu, struct vmx_vcpu, vcpu);
 }
-
-int mvm_vmx_vmrun(u64 *gprs, int launched);
 
 static void vmx_vmclear(u64 pa)
 {
@@ -1114,6 +1115,60 @@ static bool vmx_must_retry(struct vmx_vcpu *vmx)
 	       mvm_vcpu_pending_irq(&vmx->vcpu) > vmx->saw_irq;
 }
 
+static void vmx_machine_check(void)
+{
+#ifdef CONFIG_X86_MCE
+	struct pt_regs regs = {
+		.cs = 3, /* not the kernel's: don't panic on a guest #MC */
+		.flags = X86_EFLAGS_IF,
+	};
+
+	do_machine_check(&regs);
+#endif
+}
+
+/* The host's NMI, which exited the guest: see mvm_vmx_do_nmi(). */
+static void vmx_host_nmi(void)
+{
+#if MVM_VMX_HOST_NMI
+	mvm_vmx_do_nmi();
+#else
+	/*
+	 * No handler to call: send this CPU an NMI through the ICR (delivery
+	 * mode NMI; SELF_IPI would make vector 2 a fixed interrupt, which the
+	 * APIC rejects).  It stays pending until the next IRET unblocks NMIs.
+	 */
+	apic->send_IPI(smp_processor_id(), NMI_VECTOR);
+#endif
+}
+
+/*
+ * What an exit leaves that must be handled where the host would have had
+ * it, on this CPU and before interrupts are on again: the host's NMI, and a
+ * machine check, as an exception exit or as a VM entry that failed on one
+ * (exit reason 41, SDM vol. 3, "VM-Entry Failures During or After Loading
+ * Guest State").  Both would otherwise have run through the host's IDT.
+ * Keeps the exit reason and interruption information for vmx_handle_exit().
+ */
+static void vmx_handle_exit_irqoff(struct vmx_vcpu *vmx)
+{
+	u32 reason = vmcs_read(VM_EXIT_REASON), info;
+
+	vmx->exit_reason = reason;
+	if ((reason & VMX_EXIT_REASON_BASIC) == EXIT_REASON_MCE_DURING_VMENTRY) {
+		vmx_machine_check();
+		return;
+	}
+	if (reason != EXIT_REASON_EXCEPTION_NMI)
+		return;
+	info = vmcs_read(VM_EXIT_INTR_INFO);
+	vmx->exit_intr_info = info;
+	if ((info & INTR_INFO_INTR_TYPE_MASK) == INTR_TYPE_NMI_INTR)
+		vmx_host_nmi();
+	else if ((info & INTR_INFO_VECTOR_MASK) == X86_TRAP_MC)
+		vmx_machine_check();
+}
+
 /*
  * Enter the guest once.  Returns 0 after an exit, 1 if it did not enter
  * (retry), 2 if VM entry failed, or a negative errno.
@@ -1220,6 +1275,9 @@ static int vmx_enter(struct vmx_vcpu *vmx)
 		load_gs_index(gs_sel);
 	/* ... and the TR limit to 0x67: the I/O bitmap needs reloading. */
 	invalidate_tss_limit();
+	/* The host's state is back: its NMI and #MC handlers may run. */
+	if (!r)
+		vmx_handle_exit_irqoff(vmx);
 out_mode:
 	WRITE_ONCE(vcpu->mode, MVM_OUTSIDE_GUEST);
 out_irq:
@@ -1433,15 +1491,6 @@ static int vmx_handle_cr(struct vmx_vcpu *vmx)
 	return 0;
 }
 
-static void vmx_machine_check(void)
-{
-#ifdef CONFIG_X86_MCE
-	struct pt_regs regs = { .cs = 3, .flags = X86_EFLAGS_IF };
-
-	do_machine_check(&regs);
-#endif
-}
-
 /* SDM vol. 3, table 6-4. */
 static bool vmx_contributory(u8 vector)
 {
@@ -1487,17 +1536,14 @@ static int vmx_reflect_exception(struct vmx_vcpu *vmx, u8 vector, u32 info)
 
 static int vmx_handle_exception(struct vmx_vcpu *vmx)
 {
-	u32 info = vmcs_read(VM_EXIT_INTR_INFO);
+	u32 info = vmx->exit_intr_info;
 	u8 vector = info & INTR_INFO_VECTOR_MASK;
 
-	if ((info & INTR_INFO_INTR_TYPE_MASK) == INTR_TYPE_NMI_INTR) {
-		/* The host's NMI: deliver it to the host, as if never lost. */
-		apic->send_IPI_self(NMI_VECTOR);
+	/* vmx_handle_exit_irqoff() has handed both to the host. */
+	if ((info & INTR_INFO_INTR_TYPE_MASK) == INTR_TYPE_NMI_INTR)
 		return 0;
-	}
 	switch (vector) {
 	case X86_TRAP_MC:
-		vmx_machine_check();
 		return 0;
 	case X86_TRAP_AC:
 		__vmx_queue_exception(vmx, X86_TRAP_AC, true,
@@ -1558,7 +1604,7 @@ static int vmx_handle_exit(struct vmx_vcpu *vmx, bool failed)
 		run->fail_entry.info[1] = 0;
 		return 1;
 	}
-	reason = vmcs_read(VM_EXIT_REASON);
+	reason = vmx->exit_reason;
 	run->rip = vmcs_read(GUEST_RIP);
 
 	run->flags = (vmcs_read(GUEST_RFLAGS) & X86_EFLAGS_IF) &&
@@ -1568,6 +1614,11 @@ static int vmx_handle_exit(struct vmx_vcpu *vmx, bool failed)
 	/* EFER.LMA may have changed under CR0.PG writes that did not exit. */
 	vmx_set_efer(vmcs_read(GUEST_IA32_EFER));
 
+	/*
+	 * A machine check during VM entry (reason 41) is among these: the
+	 * host's handler has had it (vmx_handle_exit_irqoff()), and
+	 * userspace sees the failed entry, as under KVM.
+	 */
 	if (reason & VMX_EXIT_REASONS_FAILED_VMENTRY) {
 		run->exit_reason = MVM_EXIT_FAIL_ENTRY;
 		run->fail_entry.hardware_reason = reason;
