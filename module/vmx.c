@@ -211,9 +211,14 @@ static int vmx_setup_controls(void)
 					   MVM_VMX_MISC_TIMER_RATE),
 					  1);
 	}
-	/* RDTSCP and INVPCID run in the guest where the CPU lets them. */
+	/*
+	 * RDTSCP and INVPCID run in the guest where the CPU lets them.  WBINVD
+	 * exits where it can (INVD always does): a guest looping on it would
+	 * flush the caches the host shares with it, again and again.
+	 */
 	vmx_proc2 |= (SECONDARY_EXEC_ENABLE_RDTSCP |
-		      SECONDARY_EXEC_ENABLE_INVPCID) &
+		      SECONDARY_EXEC_ENABLE_INVPCID |
+		      SECONDARY_EXEC_WBINVD_EXITING) &
 		     (u32)(__rdmsr(MSR_IA32_VMX_PROCBASED_CTLS2) >> 32);
 	rdmsrl(MSR_IA32_VMX_CR0_FIXED0, vmx_cr0_fixed0);
 	rdmsrl(MSR_IA32_VMX_CR0_FIXED1, vmx_cr0_fixed1);
