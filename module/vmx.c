@@ -70,6 +70,12 @@ static u32 vmx_revision;
 /* SDM A.6: IA32_VMX_MISC bits 4:0, the preemption timer's TSC shift. */
 #define MVM_VMX_MISC_TIMER_RATE	GENMASK_ULL(4, 0)
 
+/*
+ * DR7 at reset and after every VM exit (SDM vol. 3, "Loading Host Control
+ * Registers, Debug Registers, MSRs").
+ */
+#define MVM_VMX_DR7_RESET	0x400ULL
+
 /* SDM 29.3.2: a PDE that maps a 2 MiB page. */
 #define MVM_EPT_LARGE		BIT_ULL(7)
 
@@ -188,12 +194,13 @@ static int vmx_setup_controls(void)
 			    MSR_IA32_VMX_EXIT_CTLS,
 			    VM_EXIT_HOST_ADDR_SPACE_SIZE |
 			    VM_EXIT_SAVE_IA32_EFER | VM_EXIT_LOAD_IA32_EFER |
-			    VM_EXIT_SAVE_IA32_PAT | VM_EXIT_LOAD_IA32_PAT,
-			    &vmx_exit);
+			    VM_EXIT_SAVE_IA32_PAT | VM_EXIT_LOAD_IA32_PAT |
+			    VM_EXIT_SAVE_DEBUG_CONTROLS, &vmx_exit);
+	/* The guest's DR7 and DEBUGCTL are the VMCS's, both ways. */
 	r = r ?: vmx_adjust(true_ctls ? MSR_IA32_VMX_TRUE_ENTRY_CTLS :
 			    MSR_IA32_VMX_ENTRY_CTLS,
-			    VM_ENTRY_LOAD_IA32_EFER | VM_ENTRY_LOAD_IA32_PAT,
-			    &vmx_entry);
+			    VM_ENTRY_LOAD_IA32_EFER | VM_ENTRY_LOAD_IA32_PAT |
+			    VM_ENTRY_LOAD_DEBUG_CONTROLS, &vmx_entry);
 	if (r)
 		return r;
 	/*
@@ -728,7 +735,7 @@ static void vmx_vmcs_reset(struct vmx_vcpu *vmx)
 	vmx_set_cr4(0);
 	vmcs_write(GUEST_CR3, 0);
 	vmx_set_efer(0);
-	vmcs_write(GUEST_DR7, 0x400);
+	vmcs_write(GUEST_DR7, MVM_VMX_DR7_RESET);
 	vmcs_write(GUEST_RSP, 0);
 	vmcs_write(GUEST_RIP, 0xfff0);
 	vmcs_write(GUEST_RFLAGS, X86_EFLAGS_FIXED);
@@ -1034,7 +1041,7 @@ static void vmx_set_debugregs(struct mvm_vcpu *vcpu,
 	struct vmx_vcpu *vmx = vmx_get(vcpu);
 
 	vmx->dr6 = d->dr6 | DR6_RESERVED;
-	vmcs_write(GUEST_DR7, d->dr7 | 0x400);
+	vmcs_write(GUEST_DR7, d->dr7 | MVM_VMX_DR7_RESET);
 	vmx_put();
 }
 
@@ -1181,7 +1188,7 @@ static void vmx_handle_exit_irqoff(struct vmx_vcpu *vmx)
 static int vmx_enter(struct vmx_vcpu *vmx)
 {
 	struct mvm_vcpu *vcpu = &vmx->vcpu;
-	u64 host_msrs[VMX_NR_SWAP], host_db[4], host_dr6;
+	u64 host_msrs[VMX_NR_SWAP], host_db[4], host_dr6, host_debugctl;
 	u16 fs_sel, gs_sel, ds_sel, es_sel, ldt_sel;
 	struct desc_ptr gdt, idt;
 	u32 host_pkru = 0;
@@ -1226,11 +1233,19 @@ static int vmx_enter(struct vmx_vcpu *vmx)
 		if (host_msrs[i] != vmx->msrs[i])
 			wrmsrl(vmx_swap_msrs[i], vmx->msrs[i]);
 	}
+	/*
+	 * The guest's DR7 comes from the VMCS at VM entry; until then, with
+	 * the host's DR7 live, a guest address in DR0-3 would be a host
+	 * breakpoint: off with them first.
+	 */
+	if (hw_breakpoint_active())
+		set_debugreg(MVM_VMX_DR7_RESET, 7);
 	get_debugreg(host_db[0], 0);
 	get_debugreg(host_db[1], 1);
 	get_debugreg(host_db[2], 2);
 	get_debugreg(host_db[3], 3);
 	get_debugreg(host_dr6, 6);
+	host_debugctl = get_debugctlmsr();
 	set_debugreg(vcpu->db[0], 0);
 	set_debugreg(vcpu->db[1], 1);
 	set_debugreg(vcpu->db[2], 2);
@@ -1259,9 +1274,15 @@ static int vmx_enter(struct vmx_vcpu *vmx)
 	set_debugreg(host_db[2], 2);
 	set_debugreg(host_db[3], 3);
 	set_debugreg(host_dr6, 6);
-	/* VM exit set DR7 to 0x400 (28.5.1): the host's back if it had any. */
+	/*
+	 * VM exit set DR7 to 0x400 and cleared IA32_DEBUGCTL (28.5.1): the
+	 * host's breakpoints back if it had any, and its LBR, BTF and
+	 * bus-lock detection settings.
+	 */
 	if (hw_breakpoint_active())
 		hw_breakpoint_restore();
+	if (host_debugctl)
+		update_debugctlmsr(host_debugctl);
 	/* The guest may SWAPGS or WRMSR its kernel GS base without an exit. */
 	vmx->msrs[VMX_KGSBASE] = __rdmsr(MSR_KERNEL_GS_BASE);
 	for (i = 0; i < VMX_NR_SWAP; i++)

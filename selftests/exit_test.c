@@ -6,10 +6,14 @@
  * virtualization instructions and #GP for MSRs mvm does not emulate.
  */
 #define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
@@ -1003,6 +1007,105 @@ static int wbinvd_exits(void)
 	return KTAP_PASS;
 }
 
+/* --- the guest's DR7 and the host's DEBUGCTL --------------------------------- */
+
+/* LE, GE and the R/W and LEN fields of DR1, then DR2: no breakpoint on. */
+#define DR7_SET		0x00f00700ULL
+#define DR7_GUEST	0x0f000500ULL
+
+static void guest_dr7(void)
+{
+	uint64_t dr7;
+
+	__asm__ volatile("mov %%dr7, %0" : "=r"(dr7));
+	GUEST_VALUE(dr7, 0, 0);
+	__asm__ volatile("mov %0, %%dr7" : : "r"(DR7_GUEST));
+	GUEST_SYNC(1);
+	GUEST_DONE();
+}
+
+/*
+ * MVM_SET_DEBUGREGS' DR7 is what the guest reads with MOV from DR7, and
+ * what the guest writes is what MVM_GET_DEBUGREGS gives back: on VMX the
+ * VMCS's DR7 is loaded at VM entry and saved at VM exit (the "load debug
+ * controls" and "save debug controls" controls).  Without them the guest
+ * ran with the host's DR7.
+ */
+static int guest_dr7_is_its_own(void)
+{
+	struct vcpu *vcpu = new_vcpu(guest_dr7);
+	struct mvm_debugregs dr;
+	struct ucall uc;
+
+	vcpu_ioctl(vcpu, MVM_GET_DEBUGREGS, &dr);
+	dr.dr7 = DR7_SET;
+	vcpu_ioctl(vcpu, MVM_SET_DEBUGREGS, &dr);
+	CHECK(vcpu_run_ucall(vcpu, &uc) == UCALL_VALUE, "ucall %u", uc.code);
+	CHECK(uc.args[0] == DR7_SET, "the guest read DR7 %#" PRIx64
+	      " after MVM_SET_DEBUGREGS of %#llx", uc.args[0], DR7_SET);
+	CHECK(vcpu_run_ucall(vcpu, &uc) == UCALL_SYNC, "ucall %u", uc.code);
+	vcpu_ioctl(vcpu, MVM_GET_DEBUGREGS, &dr);
+	CHECK(dr.dr7 == DR7_GUEST, "MVM_GET_DEBUGREGS gave DR7 %#llx after"
+	      " the guest wrote %#llx", (unsigned long long)dr.dr7, DR7_GUEST);
+	vcpu_run_to_done(vcpu);
+	return KTAP_PASS;
+}
+
+#define MSR_IA32_DEBUGCTL	0x1d9
+#define DEBUGCTL_BTF		(1ULL << 1)
+
+static void guest_sync_twice(void)
+{
+	GUEST_SYNC(1);
+	GUEST_SYNC(2);
+	GUEST_DONE();
+}
+
+/*
+ * Every VM exit clears IA32_DEBUGCTL (SDM vol. 3, 28.5.1); the host's
+ * value (LBR, BTF, bus-lock detection) must be back after MVM_RUN.  The
+ * case sets BTF on CPU 0 through the msr driver, runs a guest there and
+ * reads DEBUGCTL back.  Linux changes BTF only when it switches between
+ * tasks that differ in TIF_BLOCKSTEP, which none here has.
+ */
+static int host_debugctl_survives(void)
+{
+	struct vcpu *vcpu;
+	struct ucall uc;
+	uint64_t orig, set, after;
+	cpu_set_t cpus;
+	int fd;
+
+	CPU_ZERO(&cpus);
+	CPU_SET(0, &cpus);
+	CHECK(!sched_setaffinity(0, sizeof(cpus), &cpus), "pin to CPU 0");
+	/* The msr driver may be built in, a module, or missing. */
+	fd = open("/dev/cpu/0/msr", O_RDWR);
+	if (fd < 0 && !system("modprobe msr 2>/dev/null"))
+		fd = open("/dev/cpu/0/msr", O_RDWR);
+	if (fd < 0)
+		SKIP("no /dev/cpu/0/msr (msr driver): errno %d", errno);
+	if (pread(fd, &orig, 8, MSR_IA32_DEBUGCTL) != 8)
+		SKIP("RDMSR of IA32_DEBUGCTL fails on this CPU");
+	set = orig | DEBUGCTL_BTF;
+	if (pwrite(fd, &set, 8, MSR_IA32_DEBUGCTL) != 8 ||
+	    pread(fd, &set, 8, MSR_IA32_DEBUGCTL) != 8 ||
+	    !(set & DEBUGCTL_BTF))
+		SKIP("IA32_DEBUGCTL.BTF does not stick: the emulators keep"
+		     " no DEBUGCTL (Bochs and QEMU's TCG read 0, ignore writes)");
+
+	vcpu = new_vcpu(guest_sync_twice);
+	CHECK(vcpu_run_ucall(vcpu, &uc) == UCALL_SYNC, "ucall %u", uc.code);
+	CHECK(vcpu_run_ucall(vcpu, &uc) == UCALL_SYNC, "ucall %u", uc.code);
+	CHECK(pread(fd, &after, 8, MSR_IA32_DEBUGCTL) == 8, "read DEBUGCTL");
+	CHECK(pwrite(fd, &orig, 8, MSR_IA32_DEBUGCTL) == 8, "restore DEBUGCTL");
+	close(fd);
+	CHECK(after == set, "the host's DEBUGCTL was %#" PRIx64 " before"
+	      " MVM_RUN and %#" PRIx64 " after", set, after);
+	vcpu_run_to_done(vcpu);
+	return KTAP_PASS;
+}
+
 static const struct ktap_case cases[] = {
 	KTAP_CASE_T(hlt_woken_by_interrupt, 30),
 	KTAP_CASE_T(interrupt_while_running, 30),
@@ -1027,6 +1130,8 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE_T(xsavec_has_its_size, 30),
 	KTAP_CASE_T(nmi_waits_for_iret, 30),
 	KTAP_CASE_T(wbinvd_exits, 30),
+	KTAP_CASE_T(guest_dr7_is_its_own, 30),
+	KTAP_CASE_T(host_debugctl_survives, 30),
 };
 
 KTAP_MAIN(cases)
