@@ -383,45 +383,83 @@ static struct vmx_vcpu *to_vmx(struct mvm_vcpu *vcpu)
 	return container_of(vcpu, struct vmx_vcpu, vcpu);
 }
 
-static void vmx_vmclear(u64 pa)
+/*
+ * The VMX instructions.  Outside VMX operation each is #UD, which happens
+ * only when the reboot notifier ran VMXOFF on this CPU under a vCPU ioctl
+ * (mvm_hw_usable()): the exception table skips the instruction then, and
+ * the ioctl ends in EIO.  Those that return a result give 0 for success,
+ * 1 for VMfail (CF or ZF, SDM vol. 3, "Conventions" of the VMX instruction
+ * reference) and for a fault; a VMREAD that fails reads 0.
+ */
+static u8 vmx_vmclear(u64 pa)
 {
-	asm volatile("vmclear %0" : : "m" (pa) : "cc", "memory");
+	u8 fail = 1;
+
+	asm volatile("1: vmclear %[pa]\n\t"
+		     "setbe %[fail]\n"
+		     "2:\n\t"
+		     _ASM_EXTABLE(1b, 2b)
+		     : [fail] "+qm" (fail) : [pa] "m" (pa) : "cc", "memory");
+	return fail;
 }
 
-static void vmx_vmptrld(u64 pa)
+static u8 vmx_vmptrld(u64 pa)
 {
-	asm volatile("vmptrld %0" : : "m" (pa) : "cc", "memory");
+	u8 fail = 1;
+
+	asm volatile("1: vmptrld %[pa]\n\t"
+		     "setbe %[fail]\n"
+		     "2:\n\t"
+		     _ASM_EXTABLE(1b, 2b)
+		     : [fail] "+qm" (fail) : [pa] "m" (pa) : "cc", "memory");
+	return fail;
 }
 
 static u64 vmcs_read(unsigned long field)
 {
-	u64 v;
+	u64 v = 0;
 
-	asm volatile("vmread %1, %0" : "=rm" (v) : "r" (field) : "cc");
+	asm volatile("1: vmread %1, %0\n"
+		     "2:\n\t"
+		     _ASM_EXTABLE(1b, 2b)
+		     : "+rm" (v) : "r" (field) : "cc");
 	return v;
 }
 
 static void vmcs_write(unsigned long field, u64 v)
 {
-	asm volatile("vmwrite %1, %0" : : "r" (field), "rm" (v) : "cc");
+	asm volatile("1: vmwrite %1, %0\n"
+		     "2:\n\t"
+		     _ASM_EXTABLE(1b, 2b)
+		     : : "r" (field), "rm" (v) : "cc");
 }
 
-static void vmx_invept(u64 eptp)
+static u8 vmx_invept(u64 type, u64 eptp)
 {
 	struct { u64 eptp, zero; } d = { eptp, 0 };
+	u8 fail = 1;
 
-	asm volatile("invept %0, %1"
-		     : : "m" (d), "r" ((u64)VMX_EPT_EXTENT_CONTEXT)
+	asm volatile("1: invept %[d], %[type]\n\t"
+		     "setbe %[fail]\n"
+		     "2:\n\t"
+		     _ASM_EXTABLE(1b, 2b)
+		     : [fail] "+qm" (fail) : [d] "m" (d), [type] "r" (type)
 		     : "cc", "memory");
+	return fail;
 }
 
-static void vmx_invvpid(u16 vpid)
+static u8 vmx_invvpid(u64 type, u16 vpid)
 {
 	struct { u64 vpid, addr; } d = { vpid, 0 };
+	u8 fail = 1;
 
-	asm volatile("invvpid %0, %1"
-		     : : "m" (d), "r" ((u64)VMX_VPID_EXTENT_SINGLE_CONTEXT)
+	asm volatile("1: invvpid %[d], %[type]\n\t"
+		     "setbe %[fail]\n"
+		     "2:\n\t"
+		     _ASM_EXTABLE(1b, 2b)
+		     : [fail] "+qm" (fail) : [d] "m" (d), [type] "r" (type)
 		     : "cc", "memory");
+	return fail;
 }
 
 /* SDM A.3: bits the MSR's low half forces to 1, high half allows. */
@@ -527,27 +565,46 @@ static void vmx_set_host_cpu_state(void)
  * loads first, an ioctl or the run loop, the request survives until
  * vmx_enter() takes it.
  */
-static void vmx_load(struct vmx_vcpu *vmx)
+static bool vmx_load(struct vmx_vcpu *vmx)
 {
 	int cpu = smp_processor_id();
+	bool ok = false;
 
-	if (READ_ONCE(vmx->cpu) != cpu) {
+	if (READ_ONCE(vmx->cpu) != cpu)
 		vmx_clear_remote(vmx);
-		local_irq_disable();
-		vmx_vmptrld(vmx->vmcs_pa);
+	/*
+	 * With interrupts off, VMX cannot go off under the VMPTRLD: the
+	 * reboot notifier and CPU offline switch it off on this CPU, from an
+	 * IPI or with interrupts off themselves.  Once off, leave everything
+	 * as it is (no VMCS is current then) and let the caller end in EIO.
+	 */
+	local_irq_disable();
+	if (!mvm_hw_cpu_enabled())
+		goto out;
+	if (vmx->cpu != cpu) {
+		if (vmx_vmptrld(vmx->vmcs_pa))
+			goto out;
 		list_add(&vmx->loaded, this_cpu_ptr(&vmx_loaded));
 		WRITE_ONCE(vmx->cpu, cpu);
 		__this_cpu_write(vmx_current_vmcs, vmx->vmcs);
-		local_irq_enable();
 		vmx_set_host_cpu_state();
 		set_bit(MVM_REQ_TLB_FLUSH, &vmx->vcpu.requests);
 	} else if (__this_cpu_read(vmx_current_vmcs) != vmx->vmcs) {
-		vmx_vmptrld(vmx->vmcs_pa);
+		if (vmx_vmptrld(vmx->vmcs_pa))
+			goto out;
 		__this_cpu_write(vmx_current_vmcs, vmx->vmcs);
 	}
+	ok = true;
+out:
+	local_irq_enable();
+	return ok;
 }
 
-/* The VMCS is current between vmx_get() and vmx_put(). */
+/*
+ * The VMCS is current between vmx_get() and vmx_put(), unless VMX is off
+ * on this CPU (vmx_load()): then the state ioctls read zeros and write
+ * nothing, and mvm_vcpu_state_ioctl() returns EIO.
+ */
 static struct vmx_vcpu *vmx_get(struct mvm_vcpu *vcpu)
 {
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
@@ -797,17 +854,27 @@ static struct mvm_vcpu *vmx_vcpu_alloc(struct mvm_vm *vm, u32 id)
 		r = -ENOSPC;
 		goto err_page;
 	}
+	/*
+	 * SDM 24.11.3: VMCLEAR a new VMCS before its first VMPTRLD.  Both need
+	 * VMX on: not after the reboot notifier has switched it off (EIO).
+	 */
+	vmx->vcpu.vm = vm;
+	r = -EIO;
+	preempt_disable();
+	if (!mvm_hw_usable() || vmx_vmclear(vmx->vmcs_pa) || !vmx_load(vmx)) {
+		preempt_enable();
+		goto err_vpid;
+	}
+	vmx_vmcs_reset(vmx);
+	preempt_enable();
+
 	r = mvm_vcpu_init_common(&vmx->vcpu, vm, id);
 	if (r)
-		goto err_vpid;
-
-	/* SDM 24.11.3: VMCLEAR a new VMCS before its first VMPTRLD. */
-	vmx_vmclear(vmx->vmcs_pa);
-	vmx_get(&vmx->vcpu);
-	vmx_vmcs_reset(vmx);
-	vmx_put();
+		goto err_clear;
 	return &vmx->vcpu;
 
+err_clear:
+	vmx_clear_remote(vmx);
 err_vpid:
 	vmx_free_vpid(vmx->vpid);
 err_page:
@@ -1192,12 +1259,13 @@ static int vmx_enter(struct vmx_vcpu *vmx)
 	u16 fs_sel, gs_sel, ds_sel, es_sel, ldt_sel;
 	struct desc_ptr gdt, idt;
 	u32 host_pkru = 0;
+	bool loaded;
 	int i, r;
 
 	kernel_fpu_begin();
-	vmx_load(vmx);
+	loaded = vmx_load(vmx);
 	local_irq_disable();
-	if (!mvm_hw_cpu_enabled()) {
+	if (!loaded || !mvm_hw_cpu_enabled()) {
 		r = -EIO;
 		goto out_irq;
 	}
@@ -1210,8 +1278,8 @@ static int vmx_enter(struct vmx_vcpu *vmx)
 		goto out_mode;
 	}
 	if (test_and_clear_bit(MVM_REQ_TLB_FLUSH, &vcpu->requests)) {
-		vmx_invept(vmx_eptp(vcpu->vm));
-		vmx_invvpid(vmx->vpid);
+		vmx_invept(VMX_EPT_EXTENT_CONTEXT, vmx_eptp(vcpu->vm));
+		vmx_invvpid(VMX_VPID_EXTENT_SINGLE_CONTEXT, vmx->vpid);
 	}
 
 	if (vmx_preempt_ticks)
@@ -1723,7 +1791,11 @@ static int vmx_vcpu_run(struct mvm_vcpu *vcpu)
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
 	int r;
 
-	vmx_get(vcpu);
+	preempt_disable();
+	if (!vmx_load(vmx)) {
+		preempt_enable();
+		return -EIO;
+	}
 	vmx_inject_events(vmx);
 	r = vmx_enter(vmx);
 	if (r < 0 || r == 1) {
