@@ -55,7 +55,11 @@
 #define MVM_VMX_EPT_WALK_4			BIT_ULL(6)
 #define MVM_VMX_EPT_WB			BIT_ULL(14)
 #define MVM_VMX_EPT_INVEPT			BIT_ULL(20)
+#define MVM_VMX_EPT_INVEPT_SINGLE		BIT_ULL(25)
+#define MVM_VMX_EPT_INVEPT_ALL		BIT_ULL(26)
 #define MVM_VMX_VPID_INVVPID		BIT_ULL(32)
+#define MVM_VMX_VPID_INVVPID_SINGLE		BIT_ULL(41)
+#define MVM_VMX_VPID_INVVPID_ALL		BIT_ULL(42)
 
 /* One VMXON region per CPU (SDM "VMXON Region"), zero but for its revision. */
 static DEFINE_PER_CPU(struct page *, vmx_vmxon_page);
@@ -84,6 +88,8 @@ static u32 vmx_pin, vmx_proc, vmx_proc2, vmx_exit, vmx_entry;
 static u64 vmx_cr0_fixed0, vmx_cr0_fixed1, vmx_cr4_fixed0, vmx_cr4_fixed1;
 static u32 vmx_preempt_ticks;
 static struct page *vmx_msr_bitmap;
+/* IA32_VMX_EPT_VPID_CAP, and the INVEPT and INVVPID types mvm uses. */
+static u64 vmx_ept_cap, vmx_invept_type, vmx_invvpid_type;
 
 static DEFINE_PER_CPU(struct list_head, vmx_loaded);
 static DEFINE_PER_CPU(void *, vmx_current_vmcs);
@@ -131,10 +137,19 @@ static int vmx_probe(const char **why)
 	}
 	rdmsrl(MSR_IA32_VMX_EPT_VPID_CAP, ept);
 	if (!(ept & MVM_VMX_EPT_WALK_4) || !(ept & MVM_VMX_EPT_WB) ||
-	    !(ept & MVM_VMX_EPT_INVEPT) || !(ept & MVM_VMX_VPID_INVVPID)) {
+	    !(ept & MVM_VMX_EPT_INVEPT) || !(ept & MVM_VMX_VPID_INVVPID) ||
+	    !(ept & (MVM_VMX_EPT_INVEPT_SINGLE | MVM_VMX_EPT_INVEPT_ALL)) ||
+	    !(ept & (MVM_VMX_VPID_INVVPID_SINGLE | MVM_VMX_VPID_INVVPID_ALL))) {
 		*why = "VMX EPT without 4-level walks, WB, INVEPT and INVVPID";
 		return -ENODEV;
 	}
+	/* Single-context flushes where the CPU has them, else global ones. */
+	vmx_ept_cap = ept;
+	vmx_invept_type = ept & MVM_VMX_EPT_INVEPT_SINGLE ?
+			  VMX_EPT_EXTENT_CONTEXT : VMX_EPT_EXTENT_GLOBAL;
+	vmx_invvpid_type = ept & MVM_VMX_VPID_INVVPID_SINGLE ?
+			   VMX_VPID_EXTENT_SINGLE_CONTEXT :
+			   VMX_VPID_EXTENT_ALL_CONTEXT;
 
 	vmx_revision = FIELD_GET(MVM_VMX_BASIC_REVISION, basic);
 	return 0;
@@ -1249,6 +1264,33 @@ static void vmx_handle_exit_irqoff(struct vmx_vcpu *vmx)
 }
 
 /*
+ * Flush what this CPU may cache for the vCPU (SDM vol. 3, "Invalidation of
+ * TLBs and Paging-Structure Caches"):
+ * guest-physical and combined mappings of its EPTP with INVEPT, linear
+ * ones of its VPID with INVVPID.  Single-context where the CPU has it,
+ * else all contexts (vmx_probe()).  Neither should ever fail (VMfail); if
+ * one does, flush every context, and if that fails too, 0 is not returned
+ * and the guest does not run.
+ */
+static int vmx_flush_tlb(struct vmx_vcpu *vmx)
+{
+	bool ok;
+
+	ok = !vmx_invept(vmx_invept_type, vmx_eptp(vmx->vcpu.vm));
+	if (WARN_ON_ONCE(!ok) && vmx_invept_type != VMX_EPT_EXTENT_GLOBAL &&
+	    (vmx_ept_cap & MVM_VMX_EPT_INVEPT_ALL))
+		ok = !vmx_invept(VMX_EPT_EXTENT_GLOBAL, 0);
+	if (!ok)
+		return -EIO;
+	ok = !vmx_invvpid(vmx_invvpid_type, vmx->vpid);
+	if (WARN_ON_ONCE(!ok) &&
+	    vmx_invvpid_type != VMX_VPID_EXTENT_ALL_CONTEXT &&
+	    (vmx_ept_cap & MVM_VMX_VPID_INVVPID_ALL))
+		ok = !vmx_invvpid(VMX_VPID_EXTENT_ALL_CONTEXT, 0);
+	return ok ? 0 : -EIO;
+}
+
+/*
  * Enter the guest once.  Returns 0 after an exit, 1 if it did not enter
  * (retry), 2 if VM entry failed, or a negative errno.
  */
@@ -1277,9 +1319,12 @@ static int vmx_enter(struct vmx_vcpu *vmx)
 		r = 1;
 		goto out_mode;
 	}
-	if (test_and_clear_bit(MVM_REQ_TLB_FLUSH, &vcpu->requests)) {
-		vmx_invept(VMX_EPT_EXTENT_CONTEXT, vmx_eptp(vcpu->vm));
-		vmx_invvpid(VMX_VPID_EXTENT_SINGLE_CONTEXT, vmx->vpid);
+	if (test_and_clear_bit(MVM_REQ_TLB_FLUSH, &vcpu->requests) &&
+	    vmx_flush_tlb(vmx)) {
+		/* Never run the guest on stale translations. */
+		set_bit(MVM_REQ_TLB_FLUSH, &vcpu->requests);
+		r = -EIO;
+		goto out_mode;
 	}
 
 	if (vmx_preempt_ticks)
