@@ -12,6 +12,7 @@
 #include <linux/bitfield.h>
 #include <linux/gfp.h>
 #include <linux/mm.h>
+#include <linux/moduleparam.h>
 #include <linux/percpu.h>
 #include <asm/asm.h>
 #include <asm/cpufeature.h>
@@ -361,10 +362,18 @@ static void vmx_cpu_disable(void)
  * every access to it makes the VMCS current on this CPU first.
  */
 
-/* VPIDs: 0 is the host's. */
+/*
+ * VPIDs: 0 is the host's.  A vCPU that finds none free runs without one
+ * (vmx_vmcs_reset()), so that one user cannot refuse vCPUs to everyone by
+ * taking them all; nr_vpids makes the pool smaller, for tests.
+ */
 #define MVM_VMX_NR_VPIDS	4096
 static DECLARE_BITMAP(vmx_vpids, MVM_VMX_NR_VPIDS);
 static DEFINE_SPINLOCK(vmx_vpid_lock);
+static unsigned int nr_vpids = MVM_VMX_NR_VPIDS - 1;
+module_param(nr_vpids, uint, 0444);
+MODULE_PARM_DESC(nr_vpids,
+		 "VMX: VPIDs to give vCPUs (at most 4095); others run without one");
 
 /* The SYSCALL MSRs VMX does not switch: mvm swaps them around each entry. */
 enum { VMX_STAR, VMX_LSTAR, VMX_CSTAR, VMX_SFMASK, VMX_KGSBASE, VMX_TSC_AUX,
@@ -769,7 +778,14 @@ static void vmx_vmcs_reset(struct vmx_vcpu *vmx)
 
 	vmcs_write(PIN_BASED_VM_EXEC_CONTROL, vmx_pin);
 	vmcs_write(CPU_BASED_VM_EXEC_CONTROL, vmx_proc);
-	vmcs_write(SECONDARY_VM_EXEC_CONTROL, vmx_proc2);
+	/*
+	 * Without a VPID, "enable VPID" must be 0 (VPID 0 in the field fails
+	 * the entry, SDM vol. 3, "Checks on VMX Controls"); every VM entry and
+	 * exit then flushes VPID 0's linear and combined mappings
+	 * ("Operations that Invalidate Cached Mappings").
+	 */
+	vmcs_write(SECONDARY_VM_EXEC_CONTROL, vmx->vpid ? vmx_proc2 :
+		   vmx_proc2 & ~SECONDARY_EXEC_ENABLE_VPID);
 	vmcs_write(VM_EXIT_CONTROLS, vmx_exit);
 	vmcs_write(VM_ENTRY_CONTROLS, vmx_entry);
 	vmcs_write(MSR_BITMAP, page_to_phys(vmx_msr_bitmap));
@@ -830,18 +846,20 @@ static void vmx_vmcs_reset(struct vmx_vcpu *vmx)
 
 static u16 vmx_alloc_vpid(void)
 {
-	unsigned long v;
+	unsigned long end = min(nr_vpids, MVM_VMX_NR_VPIDS - 1U) + 1, v;
 
 	spin_lock(&vmx_vpid_lock);
-	v = find_next_zero_bit(vmx_vpids, MVM_VMX_NR_VPIDS, 1);
-	if (v < MVM_VMX_NR_VPIDS)
+	v = find_next_zero_bit(vmx_vpids, end, 1);
+	if (v < end)
 		__set_bit(v, vmx_vpids);
 	spin_unlock(&vmx_vpid_lock);
-	return v < MVM_VMX_NR_VPIDS ? v : 0;
+	return v < end ? v : 0;
 }
 
 static void vmx_free_vpid(u16 vpid)
 {
+	if (!vpid)
+		return;
 	spin_lock(&vmx_vpid_lock);
 	__clear_bit(vpid, vmx_vpids);
 	spin_unlock(&vmx_vpid_lock);
@@ -865,10 +883,6 @@ static struct mvm_vcpu *vmx_vcpu_alloc(struct mvm_vm *vm, u32 id)
 	vmx->cpu = -1;
 	INIT_LIST_HEAD(&vmx->loaded);
 	vmx->vpid = vmx_alloc_vpid();
-	if (!vmx->vpid) {
-		r = -ENOSPC;
-		goto err_page;
-	}
 	/*
 	 * SDM 24.11.3: VMCLEAR a new VMCS before its first VMPTRLD.  Both need
 	 * VMX on: not after the reboot notifier has switched it off (EIO).
@@ -892,7 +906,6 @@ err_clear:
 	vmx_clear_remote(vmx);
 err_vpid:
 	vmx_free_vpid(vmx->vpid);
-err_page:
 	__free_page(p);
 err_free:
 	kfree(vmx);
@@ -1280,8 +1293,9 @@ static int vmx_flush_tlb(struct vmx_vcpu *vmx)
 	if (WARN_ON_ONCE(!ok) && vmx_invept_type != VMX_EPT_EXTENT_GLOBAL &&
 	    (vmx_ept_cap & MVM_VMX_EPT_INVEPT_ALL))
 		ok = !vmx_invept(VMX_EPT_EXTENT_GLOBAL, 0);
-	if (!ok)
-		return -EIO;
+	/* Without a VPID, entry and exit flush it (vmx_vmcs_reset()). */
+	if (!ok || !vmx->vpid)
+		return ok ? 0 : -EIO;
 	ok = !vmx_invvpid(vmx_invvpid_type, vmx->vpid);
 	if (WARN_ON_ONCE(!ok) &&
 	    vmx_invvpid_type != VMX_VPID_EXTENT_ALL_CONTEXT &&

@@ -13,13 +13,16 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "lib/guest.h"
 #include "lib/ktap.h"
+#include "lib/mvm_util.h"
 
 #define GUEST_MIB	16
 #define VEC_A		0x40
@@ -1106,6 +1109,112 @@ static int host_debugctl_survives(void)
 	return KTAP_PASS;
 }
 
+/* --- more vCPUs than VPIDs ---------------------------------------------------- */
+
+#define VPID_POOL	2
+#define NR_VPIDS_PARAM	"/sys/module/mvm/parameters/nr_vpids"
+
+/* mvm's nr_vpids, or -1. */
+static long nr_vpids(void)
+{
+	FILE *f = fopen(NR_VPIDS_PARAM, "r");
+	long n = -1;
+
+	if (f) {
+		if (fscanf(f, "%ld", &n) != 1)
+			n = -1;
+		fclose(f);
+	}
+	return n;
+}
+
+/* Unload mvm and load it with MVM_PARAMS and then @extra. */
+static int mvm_reload(const char *extra)
+{
+	const char *params = getenv("MVM_PARAMS");
+	char buf[512];
+	int fd, r, e;
+
+	if (mvm_unload())
+		return -1;
+	snprintf(buf, sizeof(buf), "%s %s", params ? params : "", extra);
+	fd = open(mvm_ko_path(), O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	r = syscall(SYS_finit_module, fd, buf, 0);
+	e = errno;
+	close(fd);
+	errno = e;
+	return r;
+}
+
+static volatile uint64_t vpid_cell;
+
+static void guest_vpid_tag(uint64_t tag)
+{
+	uint64_t i;
+
+	for (i = 0; i < 4; i++) {
+		vpid_cell = tag * 16 + i;
+		GUEST_VALUE(tag, vpid_cell, i);
+	}
+	GUEST_DONE();
+}
+
+/*
+ * Once the VPIDs are gone, MVM_CREATE_VCPU still succeeds and the vCPU
+ * runs without one, flushed at every entry and exit (it failed with
+ * ENOSPC, so one user could refuse vCPUs to all others).  The case
+ * reloads mvm with nr_vpids=2 (and back), creates four VMs of one vCPU
+ * each and runs them in turn, each writing and reading its own memory.
+ */
+static int more_vcpus_than_vpids(void)
+{
+	struct vm *vm[VPID_POOL + 2];
+	struct vcpu *vcpu[VPID_POOL + 2];
+	int extra[VPID_POOL + 2];
+	unsigned int i, round;
+	struct ucall uc;
+	long backend = open_ioctl_close(MVM_DEV, MVM_CHECK_EXTENSION,
+					MVM_CAP_BACKEND);
+
+	if (backend != MVM_BACKEND_VMX)
+		SKIP("VPIDs are VMX's");
+	if (nr_vpids() != VPID_POOL) {
+		CHECK(!mvm_reload("nr_vpids=2"), "reload mvm with nr_vpids=2");
+		CHECK(nr_vpids() == VPID_POOL, "nr_vpids %ld after the reload",
+		      nr_vpids());
+	}
+	for (i = 0; i < VPID_POOL + 2; i++) {
+		vm[i] = vm_create(GUEST_MIB);
+		/* One more vCPU per VM, never run: eight vCPUs, two VPIDs. */
+		extra[i] = __vcpu_create(vm[i], 1);
+		CHECK(extra[i] >= 0, "MVM_CREATE_VCPU of VM %u's vCPU 1, with"
+		      " %d VPIDs", i, VPID_POOL);
+		vcpu[i] = vcpu_create(vm[i], 0);
+		vcpu_setup_long(vcpu[i], (void (*)(void))guest_vpid_tag);
+		vcpu_args_set(vcpu[i], i, 0, 0);
+	}
+	for (round = 0; round < 4; round++)
+		for (i = 0; i < VPID_POOL + 2; i++) {
+			CHECK(vcpu_run_ucall(vcpu[i], &uc) == UCALL_VALUE,
+			      "vCPU %u: ucall %u", i, uc.code);
+			CHECK(uc.args[0] == i && uc.args[1] == i * 16 + round &&
+			      uc.args[2] == round,
+			      "vCPU %u, round %u: tag %" PRIu64 ", read %#" PRIx64
+			      ", step %" PRIu64, i, round, uc.args[0],
+			      uc.args[1], uc.args[2]);
+		}
+	for (i = 0; i < VPID_POOL + 2; i++) {
+		vcpu_run_to_done(vcpu[i]);
+		vcpu_free(vcpu[i]);
+		close(extra[i]);
+		vm_free(vm[i]);
+	}
+	CHECK(!mvm_reload(""), "reload mvm");
+	return KTAP_PASS;
+}
+
 static const struct ktap_case cases[] = {
 	KTAP_CASE_T(hlt_woken_by_interrupt, 30),
 	KTAP_CASE_T(interrupt_while_running, 30),
@@ -1132,6 +1241,7 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE_T(wbinvd_exits, 30),
 	KTAP_CASE_T(guest_dr7_is_its_own, 30),
 	KTAP_CASE_T(host_debugctl_survives, 30),
+	KTAP_CASE_T(more_vcpus_than_vpids, 60),
 };
 
 KTAP_MAIN(cases)
