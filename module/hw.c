@@ -62,6 +62,20 @@ bool mvm_hw_cpu_enabled(void)
 	return __this_cpu_read(mvm_hw_enabled);
 }
 
+/**
+ * mvm_hw_usable - may a vCPU still use virtualization?
+ *
+ * Not once the reboot notifier has switched it off: a VMX instruction
+ * would then be #UD.  Callable with preemption on, where it answers for
+ * whichever CPU the caller is on (while a VM exists, every online CPU has
+ * it on until the notifier runs); the backends check again, with
+ * mvm_hw_cpu_enabled() and interrupts off, before their VMX instructions.
+ */
+bool mvm_hw_usable(void)
+{
+	return !READ_ONCE(mvm_hw_rebooting) && this_cpu_read(mvm_hw_enabled);
+}
+
 static void mvm_hw_disable_cpu(void)
 {
 	if (!__this_cpu_read(mvm_hw_enabled))
@@ -220,7 +234,7 @@ static int mvm_hw_reboot(struct notifier_block *nb, unsigned long action,
 {
 	mutex_lock(&mvm_hw_lock);
 	cpus_read_lock();
-	mvm_hw_rebooting = true;
+	WRITE_ONCE(mvm_hw_rebooting, true);
 	if (mvm_hw_users)
 		mvm_hw_disable_all();
 	cpus_read_unlock();

@@ -697,8 +697,8 @@ static int mvm_vcpu_set_debugregs(struct mvm_vcpu *vcpu, void __user *argp)
 	return 0;
 }
 
-long mvm_vcpu_state_ioctl(struct mvm_vcpu *vcpu, unsigned int cmd,
-			  void __user *argp)
+static long mvm_vcpu_state_cmd(struct mvm_vcpu *vcpu, unsigned int cmd,
+			       void __user *argp)
 {
 	union {
 		struct mvm_regs regs;
@@ -769,6 +769,24 @@ long mvm_vcpu_state_ioctl(struct mvm_vcpu *vcpu, unsigned int cmd,
 	default:
 		return -ENOTTY;
 	}
+}
+
+/*
+ * Once the reboot notifier has switched virtualization off, the backend's
+ * state is out of reach (VMX keeps it in the VMCS, behind VMPTRLD): EIO,
+ * before the ioctl and, if it switched off meanwhile, after it.
+ */
+long mvm_vcpu_state_ioctl(struct mvm_vcpu *vcpu, unsigned int cmd,
+			  void __user *argp)
+{
+	long r;
+
+	if (!mvm_hw_usable())
+		return -EIO;
+	r = mvm_vcpu_state_cmd(vcpu, cmd, argp);
+	if (r != -ENOTTY && !mvm_hw_usable())
+		return -EIO;
+	return r;
 }
 
 /* At load: what the guest's FPU may hold, and the supported CPUID. */

@@ -12,6 +12,7 @@
 #include <linux/bitfield.h>
 #include <linux/gfp.h>
 #include <linux/mm.h>
+#include <linux/moduleparam.h>
 #include <linux/percpu.h>
 #include <asm/asm.h>
 #include <asm/cpufeature.h>
@@ -36,6 +37,7 @@
 
 #include <linux/mvm.h>
 #include "mvm.h"
+#include "vmx_vmrun.h"
 
 /* SDM A.1: IA32_VMX_BASIC. */
 #define MVM_VMX_BASIC_REVISION	GENMASK_ULL(30, 0)
@@ -54,7 +56,11 @@
 #define MVM_VMX_EPT_WALK_4			BIT_ULL(6)
 #define MVM_VMX_EPT_WB			BIT_ULL(14)
 #define MVM_VMX_EPT_INVEPT			BIT_ULL(20)
+#define MVM_VMX_EPT_INVEPT_SINGLE		BIT_ULL(25)
+#define MVM_VMX_EPT_INVEPT_ALL		BIT_ULL(26)
 #define MVM_VMX_VPID_INVVPID		BIT_ULL(32)
+#define MVM_VMX_VPID_INVVPID_SINGLE		BIT_ULL(41)
+#define MVM_VMX_VPID_INVVPID_ALL		BIT_ULL(42)
 
 /* One VMXON region per CPU (SDM "VMXON Region"), zero but for its revision. */
 static DEFINE_PER_CPU(struct page *, vmx_vmxon_page);
@@ -69,6 +75,12 @@ static u32 vmx_revision;
 /* SDM A.6: IA32_VMX_MISC bits 4:0, the preemption timer's TSC shift. */
 #define MVM_VMX_MISC_TIMER_RATE	GENMASK_ULL(4, 0)
 
+/*
+ * DR7 at reset and after every VM exit (SDM vol. 3, "Loading Host Control
+ * Registers, Debug Registers, MSRs").
+ */
+#define MVM_VMX_DR7_RESET	0x400ULL
+
 /* SDM 29.3.2: a PDE that maps a 2 MiB page. */
 #define MVM_EPT_LARGE		BIT_ULL(7)
 
@@ -77,6 +89,8 @@ static u32 vmx_pin, vmx_proc, vmx_proc2, vmx_exit, vmx_entry;
 static u64 vmx_cr0_fixed0, vmx_cr0_fixed1, vmx_cr4_fixed0, vmx_cr4_fixed1;
 static u32 vmx_preempt_ticks;
 static struct page *vmx_msr_bitmap;
+/* IA32_VMX_EPT_VPID_CAP, and the INVEPT and INVVPID types mvm uses. */
+static u64 vmx_ept_cap, vmx_invept_type, vmx_invvpid_type;
 
 static DEFINE_PER_CPU(struct list_head, vmx_loaded);
 static DEFINE_PER_CPU(void *, vmx_current_vmcs);
@@ -124,10 +138,19 @@ static int vmx_probe(const char **why)
 	}
 	rdmsrl(MSR_IA32_VMX_EPT_VPID_CAP, ept);
 	if (!(ept & MVM_VMX_EPT_WALK_4) || !(ept & MVM_VMX_EPT_WB) ||
-	    !(ept & MVM_VMX_EPT_INVEPT) || !(ept & MVM_VMX_VPID_INVVPID)) {
+	    !(ept & MVM_VMX_EPT_INVEPT) || !(ept & MVM_VMX_VPID_INVVPID) ||
+	    !(ept & (MVM_VMX_EPT_INVEPT_SINGLE | MVM_VMX_EPT_INVEPT_ALL)) ||
+	    !(ept & (MVM_VMX_VPID_INVVPID_SINGLE | MVM_VMX_VPID_INVVPID_ALL))) {
 		*why = "VMX EPT without 4-level walks, WB, INVEPT and INVVPID";
 		return -ENODEV;
 	}
+	/* Single-context flushes where the CPU has them, else global ones. */
+	vmx_ept_cap = ept;
+	vmx_invept_type = ept & MVM_VMX_EPT_INVEPT_SINGLE ?
+			  VMX_EPT_EXTENT_CONTEXT : VMX_EPT_EXTENT_GLOBAL;
+	vmx_invvpid_type = ept & MVM_VMX_VPID_INVVPID_SINGLE ?
+			   VMX_VPID_EXTENT_SINGLE_CONTEXT :
+			   VMX_VPID_EXTENT_ALL_CONTEXT;
 
 	vmx_revision = FIELD_GET(MVM_VMX_BASIC_REVISION, basic);
 	return 0;
@@ -187,12 +210,13 @@ static int vmx_setup_controls(void)
 			    MSR_IA32_VMX_EXIT_CTLS,
 			    VM_EXIT_HOST_ADDR_SPACE_SIZE |
 			    VM_EXIT_SAVE_IA32_EFER | VM_EXIT_LOAD_IA32_EFER |
-			    VM_EXIT_SAVE_IA32_PAT | VM_EXIT_LOAD_IA32_PAT,
-			    &vmx_exit);
+			    VM_EXIT_SAVE_IA32_PAT | VM_EXIT_LOAD_IA32_PAT |
+			    VM_EXIT_SAVE_DEBUG_CONTROLS, &vmx_exit);
+	/* The guest's DR7 and DEBUGCTL are the VMCS's, both ways. */
 	r = r ?: vmx_adjust(true_ctls ? MSR_IA32_VMX_TRUE_ENTRY_CTLS :
 			    MSR_IA32_VMX_ENTRY_CTLS,
-			    VM_ENTRY_LOAD_IA32_EFER | VM_ENTRY_LOAD_IA32_PAT,
-			    &vmx_entry);
+			    VM_ENTRY_LOAD_IA32_EFER | VM_ENTRY_LOAD_IA32_PAT |
+			    VM_ENTRY_LOAD_DEBUG_CONTROLS, &vmx_entry);
 	if (r)
 		return r;
 	/*
@@ -210,9 +234,14 @@ static int vmx_setup_controls(void)
 					   MVM_VMX_MISC_TIMER_RATE),
 					  1);
 	}
-	/* RDTSCP and INVPCID run in the guest where the CPU lets them. */
+	/*
+	 * RDTSCP and INVPCID run in the guest where the CPU lets them.  WBINVD
+	 * exits where it can (INVD always does): a guest looping on it would
+	 * flush the caches the host shares with it, again and again.
+	 */
 	vmx_proc2 |= (SECONDARY_EXEC_ENABLE_RDTSCP |
-		      SECONDARY_EXEC_ENABLE_INVPCID) &
+		      SECONDARY_EXEC_ENABLE_INVPCID |
+		      SECONDARY_EXEC_WBINVD_EXITING) &
 		     (u32)(__rdmsr(MSR_IA32_VMX_PROCBASED_CTLS2) >> 32);
 	rdmsrl(MSR_IA32_VMX_CR0_FIXED0, vmx_cr0_fixed0);
 	rdmsrl(MSR_IA32_VMX_CR0_FIXED1, vmx_cr0_fixed1);
@@ -333,10 +362,18 @@ static void vmx_cpu_disable(void)
  * every access to it makes the VMCS current on this CPU first.
  */
 
-/* VPIDs: 0 is the host's. */
+/*
+ * VPIDs: 0 is the host's.  A vCPU that finds none free runs without one
+ * (vmx_vmcs_reset()), so that one user cannot refuse vCPUs to everyone by
+ * taking them all; nr_vpids makes the pool smaller, for tests.
+ */
 #define MVM_VMX_NR_VPIDS	4096
 static DECLARE_BITMAP(vmx_vpids, MVM_VMX_NR_VPIDS);
 static DEFINE_SPINLOCK(vmx_vpid_lock);
+static unsigned int nr_vpids = MVM_VMX_NR_VPIDS - 1;
+module_param(nr_vpids, uint, 0444);
+MODULE_PARM_DESC(nr_vpids,
+		 "VMX: VPIDs to give vCPUs (at most 4095); others run without one");
 
 /* The SYSCALL MSRs VMX does not switch: mvm swaps them around each entry. */
 enum { VMX_STAR, VMX_LSTAR, VMX_CSTAR, VMX_SFMASK, VMX_KGSBASE, VMX_TSC_AUX,
@@ -361,6 +398,8 @@ struct vmx_vcpu {
 	u64 dr6;
 	bool saw_nmi;
 	int saw_irq;
+	u32 exit_reason;	/* of the last exit, read in vmx_enter() */
+	u32 exit_intr_info;	/* the same, for exception and NMI exits */
 };
 
 static struct vmx_vcpu *to_vmx(struct mvm_vcpu *vcpu)
@@ -368,47 +407,83 @@ static struct vmx_vcpu *to_vmx(struct mvm_vcpu *vcpu)
 	return container_of(vcpu, struct vmx_vcpu, vcpu);
 }
 
-int mvm_vmx_vmrun(u64 *gprs, int launched);
-
-static void vmx_vmclear(u64 pa)
+/*
+ * The VMX instructions.  Outside VMX operation each is #UD, which happens
+ * only when the reboot notifier ran VMXOFF on this CPU under a vCPU ioctl
+ * (mvm_hw_usable()): the exception table skips the instruction then, and
+ * the ioctl ends in EIO.  Those that return a result give 0 for success,
+ * 1 for VMfail (CF or ZF, SDM vol. 3, "Conventions" of the VMX instruction
+ * reference) and for a fault; a VMREAD that fails reads 0.
+ */
+static u8 vmx_vmclear(u64 pa)
 {
-	asm volatile("vmclear %0" : : "m" (pa) : "cc", "memory");
+	u8 fail = 1;
+
+	asm volatile("1: vmclear %[pa]\n\t"
+		     "setbe %[fail]\n"
+		     "2:\n\t"
+		     _ASM_EXTABLE(1b, 2b)
+		     : [fail] "+qm" (fail) : [pa] "m" (pa) : "cc", "memory");
+	return fail;
 }
 
-static void vmx_vmptrld(u64 pa)
+static u8 vmx_vmptrld(u64 pa)
 {
-	asm volatile("vmptrld %0" : : "m" (pa) : "cc", "memory");
+	u8 fail = 1;
+
+	asm volatile("1: vmptrld %[pa]\n\t"
+		     "setbe %[fail]\n"
+		     "2:\n\t"
+		     _ASM_EXTABLE(1b, 2b)
+		     : [fail] "+qm" (fail) : [pa] "m" (pa) : "cc", "memory");
+	return fail;
 }
 
 static u64 vmcs_read(unsigned long field)
 {
-	u64 v;
+	u64 v = 0;
 
-	asm volatile("vmread %1, %0" : "=rm" (v) : "r" (field) : "cc");
+	asm volatile("1: vmread %1, %0\n"
+		     "2:\n\t"
+		     _ASM_EXTABLE(1b, 2b)
+		     : "+rm" (v) : "r" (field) : "cc");
 	return v;
 }
 
 static void vmcs_write(unsigned long field, u64 v)
 {
-	asm volatile("vmwrite %1, %0" : : "r" (field), "rm" (v) : "cc");
+	asm volatile("1: vmwrite %1, %0\n"
+		     "2:\n\t"
+		     _ASM_EXTABLE(1b, 2b)
+		     : : "r" (field), "rm" (v) : "cc");
 }
 
-static void vmx_invept(u64 eptp)
+static u8 vmx_invept(u64 type, u64 eptp)
 {
 	struct { u64 eptp, zero; } d = { eptp, 0 };
+	u8 fail = 1;
 
-	asm volatile("invept %0, %1"
-		     : : "m" (d), "r" ((u64)VMX_EPT_EXTENT_CONTEXT)
+	asm volatile("1: invept %[d], %[type]\n\t"
+		     "setbe %[fail]\n"
+		     "2:\n\t"
+		     _ASM_EXTABLE(1b, 2b)
+		     : [fail] "+qm" (fail) : [d] "m" (d), [type] "r" (type)
 		     : "cc", "memory");
+	return fail;
 }
 
-static void vmx_invvpid(u16 vpid)
+static u8 vmx_invvpid(u64 type, u16 vpid)
 {
 	struct { u64 vpid, addr; } d = { vpid, 0 };
+	u8 fail = 1;
 
-	asm volatile("invvpid %0, %1"
-		     : : "m" (d), "r" ((u64)VMX_VPID_EXTENT_SINGLE_CONTEXT)
+	asm volatile("1: invvpid %[d], %[type]\n\t"
+		     "setbe %[fail]\n"
+		     "2:\n\t"
+		     _ASM_EXTABLE(1b, 2b)
+		     : [fail] "+qm" (fail) : [d] "m" (d), [type] "r" (type)
 		     : "cc", "memory");
+	return fail;
 }
 
 /* SDM A.3: bits the MSR's low half forces to 1, high half allows. */
@@ -514,27 +589,46 @@ static void vmx_set_host_cpu_state(void)
  * loads first, an ioctl or the run loop, the request survives until
  * vmx_enter() takes it.
  */
-static void vmx_load(struct vmx_vcpu *vmx)
+static bool vmx_load(struct vmx_vcpu *vmx)
 {
 	int cpu = smp_processor_id();
+	bool ok = false;
 
-	if (READ_ONCE(vmx->cpu) != cpu) {
+	if (READ_ONCE(vmx->cpu) != cpu)
 		vmx_clear_remote(vmx);
-		local_irq_disable();
-		vmx_vmptrld(vmx->vmcs_pa);
+	/*
+	 * With interrupts off, VMX cannot go off under the VMPTRLD: the
+	 * reboot notifier and CPU offline switch it off on this CPU, from an
+	 * IPI or with interrupts off themselves.  Once off, leave everything
+	 * as it is (no VMCS is current then) and let the caller end in EIO.
+	 */
+	local_irq_disable();
+	if (!mvm_hw_cpu_enabled())
+		goto out;
+	if (vmx->cpu != cpu) {
+		if (vmx_vmptrld(vmx->vmcs_pa))
+			goto out;
 		list_add(&vmx->loaded, this_cpu_ptr(&vmx_loaded));
 		WRITE_ONCE(vmx->cpu, cpu);
 		__this_cpu_write(vmx_current_vmcs, vmx->vmcs);
-		local_irq_enable();
 		vmx_set_host_cpu_state();
 		set_bit(MVM_REQ_TLB_FLUSH, &vmx->vcpu.requests);
 	} else if (__this_cpu_read(vmx_current_vmcs) != vmx->vmcs) {
-		vmx_vmptrld(vmx->vmcs_pa);
+		if (vmx_vmptrld(vmx->vmcs_pa))
+			goto out;
 		__this_cpu_write(vmx_current_vmcs, vmx->vmcs);
 	}
+	ok = true;
+out:
+	local_irq_enable();
+	return ok;
 }
 
-/* The VMCS is current between vmx_get() and vmx_put(). */
+/*
+ * The VMCS is current between vmx_get() and vmx_put(), unless VMX is off
+ * on this CPU (vmx_load()): then the state ioctls read zeros and write
+ * nothing, and mvm_vcpu_state_ioctl() returns EIO.
+ */
 static struct vmx_vcpu *vmx_get(struct mvm_vcpu *vcpu)
 {
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
@@ -684,7 +778,14 @@ static void vmx_vmcs_reset(struct vmx_vcpu *vmx)
 
 	vmcs_write(PIN_BASED_VM_EXEC_CONTROL, vmx_pin);
 	vmcs_write(CPU_BASED_VM_EXEC_CONTROL, vmx_proc);
-	vmcs_write(SECONDARY_VM_EXEC_CONTROL, vmx_proc2);
+	/*
+	 * Without a VPID, "enable VPID" must be 0 (VPID 0 in the field fails
+	 * the entry, SDM vol. 3, "Checks on VMX Controls"); every VM entry and
+	 * exit then flushes VPID 0's linear and combined mappings
+	 * ("Operations that Invalidate Cached Mappings").
+	 */
+	vmcs_write(SECONDARY_VM_EXEC_CONTROL, vmx->vpid ? vmx_proc2 :
+		   vmx_proc2 & ~SECONDARY_EXEC_ENABLE_VPID);
 	vmcs_write(VM_EXIT_CONTROLS, vmx_exit);
 	vmcs_write(VM_ENTRY_CONTROLS, vmx_entry);
 	vmcs_write(MSR_BITMAP, page_to_phys(vmx_msr_bitmap));
@@ -722,7 +823,7 @@ static void vmx_vmcs_reset(struct vmx_vcpu *vmx)
 	vmx_set_cr4(0);
 	vmcs_write(GUEST_CR3, 0);
 	vmx_set_efer(0);
-	vmcs_write(GUEST_DR7, 0x400);
+	vmcs_write(GUEST_DR7, MVM_VMX_DR7_RESET);
 	vmcs_write(GUEST_RSP, 0);
 	vmcs_write(GUEST_RIP, 0xfff0);
 	vmcs_write(GUEST_RFLAGS, X86_EFLAGS_FIXED);
@@ -745,18 +846,20 @@ static void vmx_vmcs_reset(struct vmx_vcpu *vmx)
 
 static u16 vmx_alloc_vpid(void)
 {
-	unsigned long v;
+	unsigned long end = min(nr_vpids, MVM_VMX_NR_VPIDS - 1U) + 1, v;
 
 	spin_lock(&vmx_vpid_lock);
-	v = find_next_zero_bit(vmx_vpids, MVM_VMX_NR_VPIDS, 1);
-	if (v < MVM_VMX_NR_VPIDS)
+	v = find_next_zero_bit(vmx_vpids, end, 1);
+	if (v < end)
 		__set_bit(v, vmx_vpids);
 	spin_unlock(&vmx_vpid_lock);
-	return v < MVM_VMX_NR_VPIDS ? v : 0;
+	return v < end ? v : 0;
 }
 
 static void vmx_free_vpid(u16 vpid)
 {
+	if (!vpid)
+		return;
 	spin_lock(&vmx_vpid_lock);
 	__clear_bit(vpid, vmx_vpids);
 	spin_unlock(&vmx_vpid_lock);
@@ -780,24 +883,29 @@ static struct mvm_vcpu *vmx_vcpu_alloc(struct mvm_vm *vm, u32 id)
 	vmx->cpu = -1;
 	INIT_LIST_HEAD(&vmx->loaded);
 	vmx->vpid = vmx_alloc_vpid();
-	if (!vmx->vpid) {
-		r = -ENOSPC;
-		goto err_page;
+	/*
+	 * SDM 24.11.3: VMCLEAR a new VMCS before its first VMPTRLD.  Both need
+	 * VMX on: not after the reboot notifier has switched it off (EIO).
+	 */
+	vmx->vcpu.vm = vm;
+	r = -EIO;
+	preempt_disable();
+	if (!mvm_hw_usable() || vmx_vmclear(vmx->vmcs_pa) || !vmx_load(vmx)) {
+		preempt_enable();
+		goto err_vpid;
 	}
+	vmx_vmcs_reset(vmx);
+	preempt_enable();
+
 	r = mvm_vcpu_init_common(&vmx->vcpu, vm, id);
 	if (r)
-		goto err_vpid;
-
-	/* SDM 24.11.3: VMCLEAR a new VMCS before its first VMPTRLD. */
-	vmx_vmclear(vmx->vmcs_pa);
-	vmx_get(&vmx->vcpu);
-	vmx_vmcs_reset(vmx);
-	vmx_put();
+		goto err_clear;
 	return &vmx->vcpu;
 
+err_clear:
+	vmx_clear_remote(vmx);
 err_vpid:
 	vmx_free_vpid(vmx->vpid);
-err_page:
 	__free_page(p);
 err_free:
 	kfree(vmx);
@@ -1028,7 +1136,7 @@ static void vmx_set_debugregs(struct mvm_vcpu *vcpu,
 	struct vmx_vcpu *vmx = vmx_get(vcpu);
 
 	vmx->dr6 = d->dr6 | DR6_RESERVED;
-	vmcs_write(GUEST_DR7, d->dr7 | 0x400);
+	vmcs_write(GUEST_DR7, d->dr7 | MVM_VMX_DR7_RESET);
 	vmx_put();
 }
 
@@ -1114,6 +1222,88 @@ static bool vmx_must_retry(struct vmx_vcpu *vmx)
 	       mvm_vcpu_pending_irq(&vmx->vcpu) > vmx->saw_irq;
 }
 
+static void vmx_machine_check(void)
+{
+#ifdef CONFIG_X86_MCE
+	struct pt_regs regs = {
+		.cs = 3, /* not the kernel's: don't panic on a guest #MC */
+		.flags = X86_EFLAGS_IF,
+	};
+
+	do_machine_check(&regs);
+#endif
+}
+
+/* The host's NMI, which exited the guest: see mvm_vmx_do_nmi(). */
+static void vmx_host_nmi(void)
+{
+#if MVM_VMX_HOST_NMI
+	mvm_vmx_do_nmi();
+#else
+	/*
+	 * No handler to call: send this CPU an NMI through the ICR (delivery
+	 * mode NMI; SELF_IPI would make vector 2 a fixed interrupt, which the
+	 * APIC rejects).  It stays pending until the next IRET unblocks NMIs.
+	 */
+	apic->send_IPI(smp_processor_id(), NMI_VECTOR);
+#endif
+}
+
+/*
+ * What an exit leaves that must be handled where the host would have had
+ * it, on this CPU and before interrupts are on again: the host's NMI, and a
+ * machine check, as an exception exit or as a VM entry that failed on one
+ * (exit reason 41, SDM vol. 3, "VM-Entry Failures During or After Loading
+ * Guest State").  Both would otherwise have run through the host's IDT.
+ * Keeps the exit reason and interruption information for vmx_handle_exit().
+ */
+static void vmx_handle_exit_irqoff(struct vmx_vcpu *vmx)
+{
+	u32 reason = vmcs_read(VM_EXIT_REASON), info;
+
+	vmx->exit_reason = reason;
+	if ((reason & VMX_EXIT_REASON_BASIC) == EXIT_REASON_MCE_DURING_VMENTRY) {
+		vmx_machine_check();
+		return;
+	}
+	if (reason != EXIT_REASON_EXCEPTION_NMI)
+		return;
+	info = vmcs_read(VM_EXIT_INTR_INFO);
+	vmx->exit_intr_info = info;
+	if ((info & INTR_INFO_INTR_TYPE_MASK) == INTR_TYPE_NMI_INTR)
+		vmx_host_nmi();
+	else if ((info & INTR_INFO_VECTOR_MASK) == X86_TRAP_MC)
+		vmx_machine_check();
+}
+
+/*
+ * Flush what this CPU may cache for the vCPU (SDM vol. 3, "Invalidation of
+ * TLBs and Paging-Structure Caches"):
+ * guest-physical and combined mappings of its EPTP with INVEPT, linear
+ * ones of its VPID with INVVPID.  Single-context where the CPU has it,
+ * else all contexts (vmx_probe()).  Neither should ever fail (VMfail); if
+ * one does, flush every context, and if that fails too, 0 is not returned
+ * and the guest does not run.
+ */
+static int vmx_flush_tlb(struct vmx_vcpu *vmx)
+{
+	bool ok;
+
+	ok = !vmx_invept(vmx_invept_type, vmx_eptp(vmx->vcpu.vm));
+	if (WARN_ON_ONCE(!ok) && vmx_invept_type != VMX_EPT_EXTENT_GLOBAL &&
+	    (vmx_ept_cap & MVM_VMX_EPT_INVEPT_ALL))
+		ok = !vmx_invept(VMX_EPT_EXTENT_GLOBAL, 0);
+	/* Without a VPID, entry and exit flush it (vmx_vmcs_reset()). */
+	if (!ok || !vmx->vpid)
+		return ok ? 0 : -EIO;
+	ok = !vmx_invvpid(vmx_invvpid_type, vmx->vpid);
+	if (WARN_ON_ONCE(!ok) &&
+	    vmx_invvpid_type != VMX_VPID_EXTENT_ALL_CONTEXT &&
+	    (vmx_ept_cap & MVM_VMX_VPID_INVVPID_ALL))
+		ok = !vmx_invvpid(VMX_VPID_EXTENT_ALL_CONTEXT, 0);
+	return ok ? 0 : -EIO;
+}
+
 /*
  * Enter the guest once.  Returns 0 after an exit, 1 if it did not enter
  * (retry), 2 if VM entry failed, or a negative errno.
@@ -1121,16 +1311,17 @@ static bool vmx_must_retry(struct vmx_vcpu *vmx)
 static int vmx_enter(struct vmx_vcpu *vmx)
 {
 	struct mvm_vcpu *vcpu = &vmx->vcpu;
-	u64 host_msrs[VMX_NR_SWAP], host_db[4], host_dr6;
+	u64 host_msrs[VMX_NR_SWAP], host_db[4], host_dr6, host_debugctl;
 	u16 fs_sel, gs_sel, ds_sel, es_sel, ldt_sel;
 	struct desc_ptr gdt, idt;
 	u32 host_pkru = 0;
+	bool loaded;
 	int i, r;
 
 	kernel_fpu_begin();
-	vmx_load(vmx);
+	loaded = vmx_load(vmx);
 	local_irq_disable();
-	if (!mvm_hw_cpu_enabled()) {
+	if (!loaded || !mvm_hw_cpu_enabled()) {
 		r = -EIO;
 		goto out_irq;
 	}
@@ -1142,9 +1333,12 @@ static int vmx_enter(struct vmx_vcpu *vmx)
 		r = 1;
 		goto out_mode;
 	}
-	if (test_and_clear_bit(MVM_REQ_TLB_FLUSH, &vcpu->requests)) {
-		vmx_invept(vmx_eptp(vcpu->vm));
-		vmx_invvpid(vmx->vpid);
+	if (test_and_clear_bit(MVM_REQ_TLB_FLUSH, &vcpu->requests) &&
+	    vmx_flush_tlb(vmx)) {
+		/* Never run the guest on stale translations. */
+		set_bit(MVM_REQ_TLB_FLUSH, &vcpu->requests);
+		r = -EIO;
+		goto out_mode;
 	}
 
 	if (vmx_preempt_ticks)
@@ -1166,11 +1360,19 @@ static int vmx_enter(struct vmx_vcpu *vmx)
 		if (host_msrs[i] != vmx->msrs[i])
 			wrmsrl(vmx_swap_msrs[i], vmx->msrs[i]);
 	}
+	/*
+	 * The guest's DR7 comes from the VMCS at VM entry; until then, with
+	 * the host's DR7 live, a guest address in DR0-3 would be a host
+	 * breakpoint: off with them first.
+	 */
+	if (hw_breakpoint_active())
+		set_debugreg(MVM_VMX_DR7_RESET, 7);
 	get_debugreg(host_db[0], 0);
 	get_debugreg(host_db[1], 1);
 	get_debugreg(host_db[2], 2);
 	get_debugreg(host_db[3], 3);
 	get_debugreg(host_dr6, 6);
+	host_debugctl = get_debugctlmsr();
 	set_debugreg(vcpu->db[0], 0);
 	set_debugreg(vcpu->db[1], 1);
 	set_debugreg(vcpu->db[2], 2);
@@ -1199,9 +1401,15 @@ static int vmx_enter(struct vmx_vcpu *vmx)
 	set_debugreg(host_db[2], 2);
 	set_debugreg(host_db[3], 3);
 	set_debugreg(host_dr6, 6);
-	/* VM exit set DR7 to 0x400 (28.5.1): the host's back if it had any. */
+	/*
+	 * VM exit set DR7 to 0x400 and cleared IA32_DEBUGCTL (28.5.1): the
+	 * host's breakpoints back if it had any, and its LBR, BTF and
+	 * bus-lock detection settings.
+	 */
 	if (hw_breakpoint_active())
 		hw_breakpoint_restore();
+	if (host_debugctl)
+		update_debugctlmsr(host_debugctl);
 	/* The guest may SWAPGS or WRMSR its kernel GS base without an exit. */
 	vmx->msrs[VMX_KGSBASE] = __rdmsr(MSR_KERNEL_GS_BASE);
 	for (i = 0; i < VMX_NR_SWAP; i++)
@@ -1220,6 +1428,9 @@ static int vmx_enter(struct vmx_vcpu *vmx)
 		load_gs_index(gs_sel);
 	/* ... and the TR limit to 0x67: the I/O bitmap needs reloading. */
 	invalidate_tss_limit();
+	/* The host's state is back: its NMI and #MC handlers may run. */
+	if (!r)
+		vmx_handle_exit_irqoff(vmx);
 out_mode:
 	WRITE_ONCE(vcpu->mode, MVM_OUTSIDE_GUEST);
 out_irq:
@@ -1433,15 +1644,6 @@ static int vmx_handle_cr(struct vmx_vcpu *vmx)
 	return 0;
 }
 
-static void vmx_machine_check(void)
-{
-#ifdef CONFIG_X86_MCE
-	struct pt_regs regs = { .cs = 3, .flags = X86_EFLAGS_IF };
-
-	do_machine_check(&regs);
-#endif
-}
-
 /* SDM vol. 3, table 6-4. */
 static bool vmx_contributory(u8 vector)
 {
@@ -1487,17 +1689,14 @@ static int vmx_reflect_exception(struct vmx_vcpu *vmx, u8 vector, u32 info)
 
 static int vmx_handle_exception(struct vmx_vcpu *vmx)
 {
-	u32 info = vmcs_read(VM_EXIT_INTR_INFO);
+	u32 info = vmx->exit_intr_info;
 	u8 vector = info & INTR_INFO_VECTOR_MASK;
 
-	if ((info & INTR_INFO_INTR_TYPE_MASK) == INTR_TYPE_NMI_INTR) {
-		/* The host's NMI: deliver it to the host, as if never lost. */
-		apic->send_IPI_self(NMI_VECTOR);
+	/* vmx_handle_exit_irqoff() has handed both to the host. */
+	if ((info & INTR_INFO_INTR_TYPE_MASK) == INTR_TYPE_NMI_INTR)
 		return 0;
-	}
 	switch (vector) {
 	case X86_TRAP_MC:
-		vmx_machine_check();
 		return 0;
 	case X86_TRAP_AC:
 		__vmx_queue_exception(vmx, X86_TRAP_AC, true,
@@ -1558,7 +1757,7 @@ static int vmx_handle_exit(struct vmx_vcpu *vmx, bool failed)
 		run->fail_entry.info[1] = 0;
 		return 1;
 	}
-	reason = vmcs_read(VM_EXIT_REASON);
+	reason = vmx->exit_reason;
 	run->rip = vmcs_read(GUEST_RIP);
 
 	run->flags = (vmcs_read(GUEST_RFLAGS) & X86_EFLAGS_IF) &&
@@ -1568,6 +1767,11 @@ static int vmx_handle_exit(struct vmx_vcpu *vmx, bool failed)
 	/* EFER.LMA may have changed under CR0.PG writes that did not exit. */
 	vmx_set_efer(vmcs_read(GUEST_IA32_EFER));
 
+	/*
+	 * A machine check during VM entry (reason 41) is among these: the
+	 * host's handler has had it (vmx_handle_exit_irqoff()), and
+	 * userspace sees the failed entry, as under KVM.
+	 */
 	if (reason & VMX_EXIT_REASONS_FAILED_VMENTRY) {
 		run->exit_reason = MVM_EXIT_FAIL_ENTRY;
 		run->fail_entry.hardware_reason = reason;
@@ -1646,7 +1850,11 @@ static int vmx_vcpu_run(struct mvm_vcpu *vcpu)
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
 	int r;
 
-	vmx_get(vcpu);
+	preempt_disable();
+	if (!vmx_load(vmx)) {
+		preempt_enable();
+		return -EIO;
+	}
 	vmx_inject_events(vmx);
 	r = vmx_enter(vmx);
 	if (r < 0 || r == 1) {

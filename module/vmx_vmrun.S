@@ -14,6 +14,9 @@
 #include <linux/linkage.h>
 #include <asm/asm.h>
 #include <asm/nospec-branch.h>
+#include <asm/segment.h>
+
+#include "vmx_vmrun.h"
 
 #define REG(n)	((n) * 8)
 #define RAX	REG(0)
@@ -137,3 +140,31 @@ SYM_FUNC_START(mvm_vmx_vmrun)
 	pop	%rbp
 	RET
 SYM_FUNC_END(mvm_vmx_vmrun)
+
+#if MVM_VMX_HOST_NMI
+/*
+ * void mvm_vmx_do_nmi(void)
+ *
+ * An NMI that exited the guest is the host's (the "NMI exiting" control,
+ * SDM vol. 3, "Pin-Based VM-Execution Controls"): run the host's NMI
+ * handler as if the CPU had delivered the NMI here, on this stack, through
+ * an interrupt frame built by hand (the CPU aligns RSP to 16 bytes
+ * first).  Its IRET ends the blocking of NMIs that such a VM exit leaves,
+ * as it would after delivery through the IDT.  The frame's RFLAGS have IF
+ * clear, so interrupts stay off.  RSP comes back from RBP, as the IRET
+ * has restored it already, so that objtool can follow.
+ */
+SYM_FUNC_START(mvm_vmx_do_nmi)
+	push	%rbp
+	mov	%rsp, %rbp
+	and	$-16, %rsp
+	push	$__KERNEL_DS
+	push	%rbp
+	pushf
+	push	$__KERNEL_CS
+	call	MVM_VMX_NMI_ENTRY
+	mov	%rbp, %rsp
+	pop	%rbp
+	RET
+SYM_FUNC_END(mvm_vmx_do_nmi)
+#endif

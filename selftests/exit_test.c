@@ -6,16 +6,23 @@
  * virtualization instructions and #GP for MSRs mvm does not emulate.
  */
 #define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <sys/ioctl.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "lib/guest.h"
 #include "lib/ktap.h"
+#include "lib/mvm_util.h"
 
 #define GUEST_MIB	16
 #define VEC_A		0x40
@@ -945,6 +952,269 @@ static int nmi_waits_for_iret(void)
 	return KTAP_PASS;
 }
 
+/* --- WBINVD exits ------------------------------------------------------------ */
+
+static inline uint64_t guest_rdtsc(void)
+{
+	uint32_t lo, hi;
+
+	__asm__ volatile("lfence; rdtsc; lfence" : "=a"(lo), "=d"(hi) : : "memory");
+	return lo | (uint64_t)hi << 32;
+}
+
+#define MIN_TICKS(min, insn)						\
+	do {								\
+		uint64_t t0 = guest_rdtsc();				\
+		insn;							\
+		t0 = guest_rdtsc() - t0;				\
+		if (t0 < (min))						\
+			(min) = t0;					\
+	} while (0)
+
+/* The fewest TSC ticks of 16 tries each: CPUID, WBINVD, nothing. */
+static void guest_wbinvd_cost(void)
+{
+	uint64_t cpuid_min = ~0ULL, wbinvd_min = ~0ULL, none_min = ~0ULL;
+	uint32_t r[4];
+	int i;
+
+	for (i = 0; i < 16; i++) {
+		MIN_TICKS(cpuid_min, guest_cpuid(0, 0, r));
+		MIN_TICKS(wbinvd_min, __asm__ volatile("wbinvd" : : : "memory"));
+		MIN_TICKS(none_min, __asm__ volatile("" : : : "memory"));
+	}
+	GUEST_VALUE(cpuid_min, wbinvd_min, none_min);
+	GUEST_DONE();
+}
+
+/*
+ * WBINVD must exit, so that a guest cannot flush the caches it shares
+ * with the host at will: the guest cannot see an exit, but it pays for
+ * one, so WBINVD costs about what CPUID, which always exits, does.  In
+ * the emulators, whose time follows the instructions run, a WBINVD that
+ * does not exit costs as little as no instruction at all.  (On hardware
+ * a native WBINVD can cost more than an exit, and this shows nothing.)
+ */
+static int wbinvd_exits(void)
+{
+	struct vcpu *vcpu = new_vcpu(guest_wbinvd_cost);
+	struct ucall uc;
+
+	CHECK(vcpu_run_ucall(vcpu, &uc) == UCALL_VALUE, "ucall %u", uc.code);
+	ktap_diag("fewest TSC ticks: CPUID %" PRIu64 ", WBINVD %" PRIu64
+		  ", nothing %" PRIu64, uc.args[0], uc.args[1], uc.args[2]);
+	CHECK(uc.args[1] * 4 >= uc.args[0],
+	      "WBINVD took %" PRIu64 " ticks, CPUID %" PRIu64
+	      ": WBINVD did not exit", uc.args[1], uc.args[0]);
+	vcpu_run_to_done(vcpu);
+	return KTAP_PASS;
+}
+
+/* --- the guest's DR7 and the host's DEBUGCTL --------------------------------- */
+
+/* LE, GE and the R/W and LEN fields of DR1, then DR2: no breakpoint on. */
+#define DR7_SET		0x00f00700ULL
+#define DR7_GUEST	0x0f000500ULL
+
+static void guest_dr7(void)
+{
+	uint64_t dr7;
+
+	__asm__ volatile("mov %%dr7, %0" : "=r"(dr7));
+	GUEST_VALUE(dr7, 0, 0);
+	__asm__ volatile("mov %0, %%dr7" : : "r"(DR7_GUEST));
+	GUEST_SYNC(1);
+	GUEST_DONE();
+}
+
+/*
+ * MVM_SET_DEBUGREGS' DR7 is what the guest reads with MOV from DR7, and
+ * what the guest writes is what MVM_GET_DEBUGREGS gives back: on VMX the
+ * VMCS's DR7 is loaded at VM entry and saved at VM exit (the "load debug
+ * controls" and "save debug controls" controls).  Without them the guest
+ * ran with the host's DR7.
+ */
+static int guest_dr7_is_its_own(void)
+{
+	struct vcpu *vcpu = new_vcpu(guest_dr7);
+	struct mvm_debugregs dr;
+	struct ucall uc;
+
+	vcpu_ioctl(vcpu, MVM_GET_DEBUGREGS, &dr);
+	dr.dr7 = DR7_SET;
+	vcpu_ioctl(vcpu, MVM_SET_DEBUGREGS, &dr);
+	CHECK(vcpu_run_ucall(vcpu, &uc) == UCALL_VALUE, "ucall %u", uc.code);
+	CHECK(uc.args[0] == DR7_SET, "the guest read DR7 %#" PRIx64
+	      " after MVM_SET_DEBUGREGS of %#llx", uc.args[0], DR7_SET);
+	CHECK(vcpu_run_ucall(vcpu, &uc) == UCALL_SYNC, "ucall %u", uc.code);
+	vcpu_ioctl(vcpu, MVM_GET_DEBUGREGS, &dr);
+	CHECK(dr.dr7 == DR7_GUEST, "MVM_GET_DEBUGREGS gave DR7 %#llx after"
+	      " the guest wrote %#llx", (unsigned long long)dr.dr7, DR7_GUEST);
+	vcpu_run_to_done(vcpu);
+	return KTAP_PASS;
+}
+
+#define MSR_IA32_DEBUGCTL	0x1d9
+#define DEBUGCTL_BTF		(1ULL << 1)
+
+static void guest_sync_twice(void)
+{
+	GUEST_SYNC(1);
+	GUEST_SYNC(2);
+	GUEST_DONE();
+}
+
+/*
+ * Every VM exit clears IA32_DEBUGCTL (SDM vol. 3, 28.5.1); the host's
+ * value (LBR, BTF, bus-lock detection) must be back after MVM_RUN.  The
+ * case sets BTF on CPU 0 through the msr driver, runs a guest there and
+ * reads DEBUGCTL back.  Linux changes BTF only when it switches between
+ * tasks that differ in TIF_BLOCKSTEP, which none here has.
+ */
+static int host_debugctl_survives(void)
+{
+	struct vcpu *vcpu;
+	struct ucall uc;
+	uint64_t orig, set, after;
+	cpu_set_t cpus;
+	int fd;
+
+	CPU_ZERO(&cpus);
+	CPU_SET(0, &cpus);
+	CHECK(!sched_setaffinity(0, sizeof(cpus), &cpus), "pin to CPU 0");
+	/* The msr driver may be built in, a module, or missing. */
+	fd = open("/dev/cpu/0/msr", O_RDWR);
+	if (fd < 0 && !system("modprobe msr 2>/dev/null"))
+		fd = open("/dev/cpu/0/msr", O_RDWR);
+	if (fd < 0)
+		SKIP("no /dev/cpu/0/msr (msr driver): errno %d", errno);
+	if (pread(fd, &orig, 8, MSR_IA32_DEBUGCTL) != 8)
+		SKIP("RDMSR of IA32_DEBUGCTL fails on this CPU");
+	set = orig | DEBUGCTL_BTF;
+	if (pwrite(fd, &set, 8, MSR_IA32_DEBUGCTL) != 8 ||
+	    pread(fd, &set, 8, MSR_IA32_DEBUGCTL) != 8 ||
+	    !(set & DEBUGCTL_BTF))
+		SKIP("IA32_DEBUGCTL.BTF does not stick: the emulators keep"
+		     " no DEBUGCTL (Bochs and QEMU's TCG read 0, ignore writes)");
+
+	vcpu = new_vcpu(guest_sync_twice);
+	CHECK(vcpu_run_ucall(vcpu, &uc) == UCALL_SYNC, "ucall %u", uc.code);
+	CHECK(vcpu_run_ucall(vcpu, &uc) == UCALL_SYNC, "ucall %u", uc.code);
+	CHECK(pread(fd, &after, 8, MSR_IA32_DEBUGCTL) == 8, "read DEBUGCTL");
+	CHECK(pwrite(fd, &orig, 8, MSR_IA32_DEBUGCTL) == 8, "restore DEBUGCTL");
+	close(fd);
+	CHECK(after == set, "the host's DEBUGCTL was %#" PRIx64 " before"
+	      " MVM_RUN and %#" PRIx64 " after", set, after);
+	vcpu_run_to_done(vcpu);
+	return KTAP_PASS;
+}
+
+/* --- more vCPUs than VPIDs ---------------------------------------------------- */
+
+#define VPID_POOL	2
+#define NR_VPIDS_PARAM	"/sys/module/mvm/parameters/nr_vpids"
+
+/* mvm's nr_vpids, or -1. */
+static long nr_vpids(void)
+{
+	FILE *f = fopen(NR_VPIDS_PARAM, "r");
+	long n = -1;
+
+	if (f) {
+		if (fscanf(f, "%ld", &n) != 1)
+			n = -1;
+		fclose(f);
+	}
+	return n;
+}
+
+/* Unload mvm and load it with MVM_PARAMS and then @extra. */
+static int mvm_reload(const char *extra)
+{
+	const char *params = getenv("MVM_PARAMS");
+	char buf[512];
+	int fd, r, e;
+
+	if (mvm_unload())
+		return -1;
+	snprintf(buf, sizeof(buf), "%s %s", params ? params : "", extra);
+	fd = open(mvm_ko_path(), O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	r = syscall(SYS_finit_module, fd, buf, 0);
+	e = errno;
+	close(fd);
+	errno = e;
+	return r;
+}
+
+static volatile uint64_t vpid_cell;
+
+static void guest_vpid_tag(uint64_t tag)
+{
+	uint64_t i;
+
+	for (i = 0; i < 4; i++) {
+		vpid_cell = tag * 16 + i;
+		GUEST_VALUE(tag, vpid_cell, i);
+	}
+	GUEST_DONE();
+}
+
+/*
+ * Once the VPIDs are gone, MVM_CREATE_VCPU still succeeds and the vCPU
+ * runs without one, flushed at every entry and exit (it failed with
+ * ENOSPC, so one user could refuse vCPUs to all others).  The case
+ * reloads mvm with nr_vpids=2 (and back), creates four VMs of one vCPU
+ * each and runs them in turn, each writing and reading its own memory.
+ */
+static int more_vcpus_than_vpids(void)
+{
+	struct vm *vm[VPID_POOL + 2];
+	struct vcpu *vcpu[VPID_POOL + 2];
+	int extra[VPID_POOL + 2];
+	unsigned int i, round;
+	struct ucall uc;
+	long backend = open_ioctl_close(MVM_DEV, MVM_CHECK_EXTENSION,
+					MVM_CAP_BACKEND);
+
+	if (backend != MVM_BACKEND_VMX)
+		SKIP("VPIDs are VMX's");
+	if (nr_vpids() != VPID_POOL) {
+		CHECK(!mvm_reload("nr_vpids=2"), "reload mvm with nr_vpids=2");
+		CHECK(nr_vpids() == VPID_POOL, "nr_vpids %ld after the reload",
+		      nr_vpids());
+	}
+	for (i = 0; i < VPID_POOL + 2; i++) {
+		vm[i] = vm_create(GUEST_MIB);
+		/* One more vCPU per VM, never run: eight vCPUs, two VPIDs. */
+		extra[i] = __vcpu_create(vm[i], 1);
+		CHECK(extra[i] >= 0, "MVM_CREATE_VCPU of VM %u's vCPU 1, with"
+		      " %d VPIDs", i, VPID_POOL);
+		vcpu[i] = vcpu_create(vm[i], 0);
+		vcpu_setup_long(vcpu[i], (void (*)(void))guest_vpid_tag);
+		vcpu_args_set(vcpu[i], i, 0, 0);
+	}
+	for (round = 0; round < 4; round++)
+		for (i = 0; i < VPID_POOL + 2; i++) {
+			CHECK(vcpu_run_ucall(vcpu[i], &uc) == UCALL_VALUE,
+			      "vCPU %u: ucall %u", i, uc.code);
+			CHECK(uc.args[0] == i && uc.args[1] == i * 16 + round &&
+			      uc.args[2] == round,
+			      "vCPU %u, round %u: tag %" PRIu64 ", read %#" PRIx64
+			      ", step %" PRIu64, i, round, uc.args[0],
+			      uc.args[1], uc.args[2]);
+		}
+	for (i = 0; i < VPID_POOL + 2; i++) {
+		vcpu_run_to_done(vcpu[i]);
+		vcpu_free(vcpu[i]);
+		close(extra[i]);
+		vm_free(vm[i]);
+	}
+	CHECK(!mvm_reload(""), "reload mvm");
+	return KTAP_PASS;
+}
+
 static const struct ktap_case cases[] = {
 	KTAP_CASE_T(hlt_woken_by_interrupt, 30),
 	KTAP_CASE_T(interrupt_while_running, 30),
@@ -968,6 +1238,10 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE_T(osxsave_follows_cr4, 30),
 	KTAP_CASE_T(xsavec_has_its_size, 30),
 	KTAP_CASE_T(nmi_waits_for_iret, 30),
+	KTAP_CASE_T(wbinvd_exits, 30),
+	KTAP_CASE_T(guest_dr7_is_its_own, 30),
+	KTAP_CASE_T(host_debugctl_survives, 30),
+	KTAP_CASE_T(more_vcpus_than_vpids, 60),
 };
 
 KTAP_MAIN(cases)

@@ -1218,18 +1218,16 @@ static int host_breakpoint_not_at_guest_dr0(void)
 	struct vcpu *vcpu;
 	struct ucall uc;
 	uint64_t count = 0, target;
+	const char *entry;
 	int fd, i, dev = mvm_open_dev();
 
 	CHECK(dev >= 0, "open");
-	if (ioctl(dev, MVM_CHECK_EXTENSION, MVM_CAP_BACKEND) !=
-	    MVM_BACKEND_SVM) {
-		close(dev);
-		SKIP("SVM only: this case aims at mvm_svm_vmrun");
-	}
+	entry = ioctl(dev, MVM_CHECK_EXTENSION, MVM_CAP_BACKEND) ==
+		MVM_BACKEND_SVM ? "mvm_svm_vmrun" : "mvm_vmx_vmrun";
 	close(dev);
-	target = mvm_symbol("mvm_svm_vmrun");
+	target = mvm_symbol(entry);
 	if (!target)
-		SKIP("no address for mvm_svm_vmrun in /proc/kallsyms");
+		SKIP("no address for %s in /proc/kallsyms", entry);
 	fd = syscall(__NR_perf_event_open, &attr, 0, -1, -1, 0);
 	if (fd < 0)
 		SKIP("perf_event_open of a breakpoint: errno %d", errno);
@@ -1249,7 +1247,7 @@ static int host_breakpoint_not_at_guest_dr0(void)
 	close(fd);
 	CHECK(count == 0,
 	      "the host's breakpoint fired %" PRIu64 " times at the guest's DR0 %#" PRIx64
-	      " (mvm_svm_vmrun)", count, target);
+	      " (%s)", count, target, entry);
 	return KTAP_PASS;
 }
 
