@@ -264,8 +264,6 @@ void mvm_vm_put(struct mvm_vm *vm);
 int mvm_vcpu_init_common(struct mvm_vcpu *vcpu, struct mvm_vm *vm, u32 id);
 int mvm_handle_io(struct mvm_vcpu *vcpu, u8 space, u64 addr, u8 size,
 		  bool write, u64 data);
-void mvm_handle_cpuid(struct mvm_vcpu *vcpu, u64 cr4, u32 *eax, u32 *ebx,
-		      u32 *ecx, u32 *edx);
 int mvm_vcpu_pending_irq(struct mvm_vcpu *vcpu);
 void mvm_vcpu_ack_irq(struct mvm_vcpu *vcpu, int vector);
 bool mvm_vcpu_take_nmi(struct mvm_vcpu *vcpu);
@@ -281,11 +279,19 @@ void mvm_fpu_put(struct mvm_vcpu *vcpu);
 int mvm_vcpu_module_init(void);
 void mvm_vcpu_module_exit(void);
 long mvm_vcpu_mmap_size(void);
-long mvm_get_supported_cpuid(void __user *argp);
 long mvm_vcpu_state_ioctl(struct mvm_vcpu *vcpu, unsigned int cmd,
 			  void __user *argp);
-int mvm_vcpu_init_cpuid(struct mvm_vcpu *vcpu);
 void mvm_vcpu_init_fpu(struct mvm_vcpu *vcpu);
+
+/* cpuid.c: the CPUID table guests see. */
+int mvm_cpuid_init(u64 xcr0, unsigned int xsave_size);
+void mvm_cpuid_exit(void);
+long mvm_get_supported_cpuid(void __user *argp);
+int mvm_vcpu_init_cpuid(struct mvm_vcpu *vcpu);
+int mvm_vcpu_get_cpuid(struct mvm_vcpu *vcpu, void __user *argp);
+int mvm_vcpu_set_cpuid(struct mvm_vcpu *vcpu, void __user *argp);
+void mvm_handle_cpuid(struct mvm_vcpu *vcpu, u64 cr4, u32 *eax, u32 *ebx,
+		      u32 *ecx, u32 *edx);
 
 /* emulate.c: guest memory by virtual address, and MMIO instructions. */
 int mvm_emulate_mmio(struct mvm_vcpu *vcpu, u64 gpa, bool write);

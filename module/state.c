@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * vCPU state: the get and set ioctls, their validation, the MSRs mvm
- * emulates, the guest's FPU and XCR0, and the CPUID table.
+ * emulates, and the guest's FPU and XCR0.  The CPUID table is cpuid.c's.
  *
  * Everything userspace or the guest hands in is checked here against the
  * rules the hardware checks on entry, so that a backend never enters the
@@ -23,7 +23,6 @@ static_assert(sizeof(struct mvm_regs) == 18 * 8);
 static_assert(sizeof(struct mvm_segment) == 24);
 static_assert(sizeof(struct mvm_sregs) % 8 == 0);
 static_assert(sizeof(struct mvm_msr_entry) == 16);
-static_assert(sizeof(struct mvm_cpuid_entry) == 32);
 static_assert(sizeof(struct mvm_xsave) == PAGE_SIZE);
 
 /* XSAVE feature bits (SDM vol. 1, 13.1). */
@@ -411,268 +410,6 @@ int mvm_guest_xsetbv(struct mvm_vcpu *vcpu, u32 index, u64 value)
 	return 0;
 }
 
-/* CPUID. */
-
-#define CPUID_MAX_BASIC		0xd
-#define CPUID_MAX_EXT		0x80000008
-
-static struct mvm_cpuid_entry *mvm_cpuid_supported;
-static u32 mvm_cpuid_supported_nent;
-
-static void mvm_cpuid_zero(struct mvm_cpuid_entry *e)
-{
-	e->eax = 0;
-	e->ebx = 0;
-	e->ecx = 0;
-	e->edx = 0;
-}
-
-static void mvm_cpuid_filter(struct mvm_cpuid_entry *e)
-{
-	switch (e->function) {
-	case 0:
-		e->eax = min_t(u32, e->eax, CPUID_MAX_BASIC);
-		break;
-	case 1:
-		/* No VMX, SMX, MONITOR, x2APIC, TSC deadline, PDCM, DTES64. */
-		e->ecx &= ~(BIT(2) | BIT(3) | BIT(4) | BIT(5) | BIT(6) |
-			    BIT(7) | BIT(8) | BIT(15) | BIT(18) | BIT(21) |
-			    BIT(24));
-		e->ecx |= BIT(31);	/* a hypervisor is present */
-		/* No APIC, MTRR, MCE/MCA, DS, ACPI, TM, PBE, HTT, PSN. */
-		e->edx &= ~(BIT(7) | BIT(9) | BIT(12) | BIT(14) | BIT(18) |
-			    BIT(21) | BIT(22) | BIT(28) | BIT(29) | BIT(31));
-		e->ebx &= 0xffff;	/* no APIC: id and counts 0 */
-		break;
-	case 7:
-		if (e->index) {
-			mvm_cpuid_zero(e);
-			break;
-		}
-		e->eax = 0;
-		/*
-		 * No TSC_ADJUST, SGX, HLE, RTM, MPX, PQM/PQE, PT: mvm has no
-		 * IA32_TSC_ADJUST, and Linux reads it with a plain RDMSR.
-		 */
-		e->ebx &= ~(BIT(1) | BIT(2) | BIT(4) | BIT(11) | BIT(12) |
-			    BIT(14) | BIT(15) | BIT(25));
-		if (!(mvm_xcr0_supported & XF_AVX512))
-			e->ebx &= ~(BIT(16) | BIT(17) | BIT(21) | BIT(26) |
-				    BIT(27) | BIT(28) | BIT(30) | BIT(31));
-		/*
-		 * No PKU/OSPKE (see mvm_xcr0_supported), WAITPKG, TME (no
-		 * IA32_TME_ACTIVATE), RDPID.
-		 */
-		e->ecx &= ~(BIT(3) | BIT(4) | BIT(5) | BIT(13) | BIT(22) |
-			    BIT(30));
-		/*
-		 * No SPEC_CTRL and friends: the guest runs with the host's.
-		 * No SRBDS_CTRL, PCONFIG, arch LBR: none of their MSRs.
-		 */
-		e->edx &= ~(BIT(26) | BIT(27) | BIT(28) | BIT(29) | BIT(30) |
-			    BIT(31) | BIT(20) | BIT(24) | BIT(9) | BIT(18) |
-			    BIT(19));
-		break;
-	case 0xd:
-		if (e->index == 0) {
-			e->eax = (u32)mvm_xcr0_supported;
-			e->edx = (u32)(mvm_xcr0_supported >> 32);
-			e->ecx = mvm_xsave_size;
-		} else if (e->index == 1) {
-			/*
-			 * XSAVEOPT and XGETBV 1 if the host kernel uses them
-			 * (clearcpuid= included).  Not XSAVES (no XSS), and
-			 * not XSAVEC: the compacted area's size, EBX here,
-			 * follows the guest's XCR0 and this table is fixed.
-			 * A guest that sees XSAVEC with EBX 0 sizes its
-			 * buffers at 0 (Linux: "XSAVE consistency problem").
-			 */
-			e->eax &= (boot_cpu_has(X86_FEATURE_XSAVEOPT) ?
-				   BIT(0) : 0) |
-				  (boot_cpu_has(X86_FEATURE_XGETBV1) ? BIT(2) : 0);
-			e->ebx = 0;
-			e->ecx = 0;
-			e->edx = 0;
-		} else if (!(mvm_xcr0_supported & BIT_ULL(e->index))) {
-			mvm_cpuid_zero(e);
-		}
-		break;
-	case 0x80000000:
-		e->eax = min_t(u32, e->eax, CPUID_MAX_EXT);
-		break;
-	case 0x80000001:
-		/* No SVM, IBS, SKINIT, WDT, LWP, perf counters, MWAITX. */
-		e->ecx &= ~(BIT(2) | BIT(10) | BIT(12) | BIT(13) | BIT(15) |
-			    BIT(23) | BIT(24) | BIT(28) | BIT(29));
-		break;
-	case 0x80000007:
-		e->edx &= BIT(8);
-		e->eax = 0;
-		e->ebx = 0;
-		e->ecx = 0;	/* invariant TSC */
-		break;
-	case 0x80000008:
-		e->ebx = 0;		/* IBPB and friends */
-		e->ecx = 0;		/* core counts */
-		e->edx = 0;
-		break;
-	case 2: case 3: case 4: case 5: case 6: case 8: case 9: case 0xa:
-	case 0xb: case 0xc:
-		mvm_cpuid_zero(e);
-		break;
-	}
-}
-
-static int mvm_cpuid_build(void)
-{
-	u32 max_basic = min_t(u32, cpuid_eax(0), CPUID_MAX_BASIC);
-	u32 max_ext = min_t(u32, cpuid_eax(0x80000000), CPUID_MAX_EXT);
-	struct mvm_cpuid_entry *t;
-	u32 f, n = 0;
-
-	t = kcalloc(MVM_MAX_CPUID_ENTRIES, sizeof(*t), GFP_KERNEL);
-	if (!t)
-		return -ENOMEM;
-
-	for (f = 0; f <= max_basic; f++) {
-		u32 i, nsub = 1;
-
-		if (f == 7 || f == 0xd)
-			nsub = f == 7 ? 2 : 64;
-		for (i = 0; i < nsub && n < MVM_MAX_CPUID_ENTRIES; i++) {
-			struct mvm_cpuid_entry *e = &t[n];
-
-			if (f == 0xd && i >= 2 &&
-			    !(mvm_xcr0_supported & BIT_ULL(i)))
-				continue;
-			e->function = f;
-			e->index = i;
-			if (nsub > 1)
-				e->flags = MVM_CPUID_FLAG_INDEX;
-			cpuid_count(f, i, &e->eax, &e->ebx, &e->ecx, &e->edx);
-			mvm_cpuid_filter(e);
-			n++;
-		}
-	}
-	for (f = 0x80000000; f <= max_ext && n < MVM_MAX_CPUID_ENTRIES; f++) {
-		struct mvm_cpuid_entry *e = &t[n++];
-
-		e->function = f;
-		cpuid_count(f, 0, &e->eax, &e->ebx, &e->ecx, &e->edx);
-		mvm_cpuid_filter(e);
-	}
-	mvm_cpuid_supported = t;
-	mvm_cpuid_supported_nent = n;
-	return 0;
-}
-
-int mvm_vcpu_init_cpuid(struct mvm_vcpu *vcpu)
-{
-	vcpu->cpuid = kmemdup(mvm_cpuid_supported,
-			      mvm_cpuid_supported_nent * sizeof(*vcpu->cpuid),
-			      GFP_KERNEL_ACCOUNT);
-	if (!vcpu->cpuid)
-		return -ENOMEM;
-	vcpu->cpuid_nent = mvm_cpuid_supported_nent;
-	return 0;
-}
-
-static const struct mvm_cpuid_entry *
-mvm_cpuid_find(const struct mvm_cpuid_entry *t, u32 n, u32 f, u32 i)
-{
-	u32 k;
-
-	for (k = 0; k < n; k++)
-		if (t[k].function == f &&
-		    (!(t[k].flags & MVM_CPUID_FLAG_INDEX) || t[k].index == i))
-			return &t[k];
-	return NULL;
-}
-
-void mvm_handle_cpuid(struct mvm_vcpu *vcpu, u64 cr4, u32 *eax, u32 *ebx,
-		      u32 *ecx, u32 *edx)
-{
-	const struct mvm_cpuid_entry *e;
-	u32 f = *eax, i = *ecx;
-
-	e = mvm_cpuid_find(vcpu->cpuid, vcpu->cpuid_nent, f, i);
-	if (!e) {
-		*eax = 0;
-		*ebx = 0;
-		*ecx = 0;
-		*edx = 0;
-		return;
-	}
-	*eax = e->eax;
-	*ebx = e->ebx;
-	*ecx = e->ecx;
-	*edx = e->edx;
-	/*
-	 * OSXSAVE is CR4.OSXSAVE as the guest set it (SDM vol. 2A, CPUID
-	 * leaf 1), whatever the table says: a guest kernel that left XSAVE
-	 * off, and a program believing the table, would fault in XGETBV.
-	 */
-	if (f == 1) {
-		*ecx &= ~BIT(27);
-		if (cr4 & X86_CR4_OSXSAVE)
-			*ecx |= BIT(27);
-	}
-}
-
-static int mvm_cpuid_copy_out(void __user *argp,
-			      const struct mvm_cpuid_entry *t, u32 n)
-{
-	struct mvm_cpuid hdr;
-
-	if (copy_from_user(&hdr, argp, sizeof(hdr)))
-		return -EFAULT;
-	if (hdr.nent < n) {
-		hdr.nent = n;
-		if (copy_to_user(argp, &hdr, sizeof(hdr)))
-			return -EFAULT;
-		return -E2BIG;
-	}
-	hdr.nent = n;
-	hdr.pad = 0;
-	if (copy_to_user(argp, &hdr, sizeof(hdr)) ||
-	    copy_to_user(argp + sizeof(hdr), t, n * sizeof(*t)))
-		return -EFAULT;
-	return 0;
-}
-
-long mvm_get_supported_cpuid(void __user *argp)
-{
-	return mvm_cpuid_copy_out(argp, mvm_cpuid_supported,
-				  mvm_cpuid_supported_nent);
-}
-
-static int mvm_vcpu_set_cpuid(struct mvm_vcpu *vcpu, void __user *argp)
-{
-	struct mvm_cpuid_entry *t;
-	struct mvm_cpuid hdr;
-	u32 i;
-
-	if (copy_from_user(&hdr, argp, sizeof(hdr)))
-		return -EFAULT;
-	if (hdr.pad)
-		return -EINVAL;
-	if (hdr.nent > MVM_MAX_CPUID_ENTRIES)
-		return -E2BIG;
-	t = memdup_user(argp + sizeof(hdr), hdr.nent * sizeof(*t));
-	if (IS_ERR(t))
-		return PTR_ERR(t);
-	for (i = 0; i < hdr.nent; i++) {
-		if (t[i].pad || (t[i].flags & ~MVM_CPUID_FLAG_INDEX)) {
-			kfree(t);
-			return -EINVAL;
-		}
-	}
-	kfree(vcpu->cpuid);
-	vcpu->cpuid = t;
-	vcpu->cpuid_nent = hdr.nent;
-	return 0;
-}
-
 /* Debug registers. */
 
 static int mvm_vcpu_set_debugregs(struct mvm_vcpu *vcpu, void __user *argp)
@@ -763,7 +500,7 @@ static long mvm_vcpu_state_cmd(struct mvm_vcpu *vcpu, unsigned int cmd,
 	case MVM_SET_DEBUGREGS:
 		return mvm_vcpu_set_debugregs(vcpu, argp);
 	case MVM_GET_CPUID:
-		return mvm_cpuid_copy_out(argp, vcpu->cpuid, vcpu->cpuid_nent);
+		return mvm_vcpu_get_cpuid(vcpu, argp);
 	case MVM_SET_CPUID:
 		return mvm_vcpu_set_cpuid(vcpu, argp);
 	default:
@@ -826,10 +563,10 @@ int mvm_vcpu_module_init(void)
 	kernel_fpu_end();
 	mvm_mxcsr_mask = *(u32 *)(fx + 28) ?: 0xffbf;
 
-	return mvm_cpuid_build();
+	return mvm_cpuid_init(mvm_xcr0_supported, mvm_xsave_size);
 }
 
 void mvm_vcpu_module_exit(void)
 {
-	kfree(mvm_cpuid_supported);
+	mvm_cpuid_exit();
 }
