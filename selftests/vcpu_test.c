@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
@@ -845,6 +846,75 @@ static int supported_cpuid(void)
 	return KTAP_PASS;
 }
 
+/*
+ * The supported table is an allow-list: bits mvm does not virtualize are 0
+ * whatever the host has, and basic ones every emulator has are 1.
+ */
+static int supported_cpuid_is_allow_list(void)
+{
+	static const struct {
+		uint32_t fn, idx;
+		uint8_t reg;		/* 0 EAX, 1 EBX, 2 ECX, 3 EDX */
+		uint8_t bit;
+		bool set;
+		const char *name;
+	} bits[] = {
+		{ 1, 0, 2, 5, false, "VMX" },
+		{ 1, 0, 2, 21, false, "x2APIC" },
+		{ 1, 0, 2, 24, false, "TSC deadline" },
+		{ 1, 0, 3, 9, false, "APIC" },
+		{ 1, 0, 3, 12, false, "MTRR" },
+		{ 1, 0, 3, 7, false, "MCE" },
+		{ 7, 0, 1, 1, false, "TSC_ADJUST" },
+		{ 7, 0, 1, 11, false, "RTM" },
+		{ 7, 0, 1, 22, false, "leaf 7 EBX bit 22 (reserved)" },
+		{ 7, 0, 2, 3, false, "PKU" },
+		{ 7, 0, 3, 19, false, "arch LBR" },
+		{ 7, 0, 3, 26, false, "SPEC_CTRL (IBRS/IBPB)" },
+		{ 7, 0, 3, 27, false, "STIBP" },
+		{ 7, 0, 3, 28, false, "L1D_FLUSH" },
+		{ 7, 0, 3, 29, false, "ARCH_CAPABILITIES" },
+		{ 7, 0, 3, 31, false, "SSBD" },
+		{ 0x80000001, 0, 2, 2, false, "SVM" },
+		{ 0x80000001, 0, 2, 3, false, "EXTAPIC" },
+		{ 0x80000001, 0, 2, 22, false, "TOPOEXT" },
+		{ 0x80000001, 0, 3, 9, false, "APIC (AMD copy)" },
+		{ 0x80000001, 0, 3, 12, false, "MTRR (AMD copy)" },
+		{ 0x80000001, 0, 3, 7, false, "MCE (AMD copy)" },
+		{ 1, 0, 3, 0, true, "FPU" },
+		{ 1, 0, 3, 4, true, "TSC" },
+		{ 1, 0, 3, 8, true, "CX8" },
+		{ 1, 0, 3, 26, true, "SSE2" },
+		{ 0x80000001, 0, 3, 11, true, "SYSCALL" },
+		{ 0x80000001, 0, 3, 20, true, "NX" },
+		{ 0x80000001, 0, 3, 29, true, "LM" },
+	};
+	struct cpuid *c = calloc(1, sizeof(*c));
+	unsigned int i;
+
+	CHECK(!get_supported(c, MVM_MAX_CPUID_ENTRIES), "get");
+	for (i = 0; i < sizeof(bits) / sizeof(bits[0]); i++) {
+		const struct mvm_cpuid_entry *e =
+			find_leaf(c, bits[i].fn, bits[i].idx);
+		uint32_t r[4] = { 0 };
+		bool got;
+
+		if (!e && !bits[i].set)
+			continue;	/* no leaf: hidden too */
+		CHECK(e, "no leaf %#x.%u for %s", bits[i].fn, bits[i].idx,
+		      bits[i].name);
+		r[0] = e->eax;
+		r[1] = e->ebx;
+		r[2] = e->ecx;
+		r[3] = e->edx;
+		got = r[bits[i].reg] >> bits[i].bit & 1;
+		CHECK(got == bits[i].set, "%s (leaf %#x.%u reg %u bit %u) is %u",
+		      bits[i].name, bits[i].fn, bits[i].idx, bits[i].reg,
+		      bits[i].bit, got);
+	}
+	return KTAP_PASS;
+}
+
 static int supported_cpuid_e2big(void)
 {
 	struct cpuid *c = calloc(1, sizeof(*c));
@@ -1244,6 +1314,7 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE(debugregs_dr6_high),
 	KTAP_CASE(debugregs_dr7_high),
 	KTAP_CASE(supported_cpuid),
+	KTAP_CASE(supported_cpuid_is_allow_list),
 	KTAP_CASE(supported_cpuid_e2big),
 	KTAP_CASE(cpuid_default),
 	KTAP_CASE(cpuid_round_trip),
