@@ -31,16 +31,6 @@
 
 bool debug_exits;
 
-/* CPUID bits the launcher hides beyond what the module already does. */
-#define CPUID_1_ECX_X2APIC	(1U << 21)
-#define CPUID_1_ECX_TSC_DL	(1U << 24)
-#define CPUID_1_EDX_APIC	(1U << 9)
-#define CPUID_1_EDX_MTRR	(1U << 12)
-#define CPUID_1_EDX_MCE		(1U << 7)
-#define CPUID_1_EDX_MCA		(1U << 14)
-#define CPUID_81_ECX_EXTAPIC	(1U << 3)
-#define CPUID_81_ECX_TOPOEXT	(1U << 22)
-
 /* Opens /dev/mvm and checks the API version: the fd, or -1 (said why). */
 int mvm_open(void)
 {
@@ -99,8 +89,11 @@ static void deliver_vector(void *ctx, uint8_t vector)
 }
 
 /*
- * The guest's CPUID: the module's supported table, less what this machine
- * does not have.
+ * The guest's CPUID: the module's supported table as it is, which already
+ * hides everything this machine lacks (an APIC and x2APIC, the TSC
+ * deadline timer, MTRRs, machine checks, a topology: leaf 1 EBX[31:16] is
+ * 0, one CPU with APIC id 0).  The launcher hides nothing more; it only
+ * sets leaf 0xd's XSAVE size for the XCR0 its guest will use.
  */
 static int setup_cpuid(struct vm *vm, struct vcpu *vcpu)
 {
@@ -116,30 +109,16 @@ static int setup_cpuid(struct vm *vm, struct vcpu *vcpu)
 	r = ioctl(vm->dev, MVM_GET_SUPPORTED_CPUID, c);
 	for (i = 0; !r && i < c->nent; i++) {
 		e = &c->entries[i];
-		switch (e->function) {
-		case 1:
-			/* One CPU, APIC id 0; no APIC, MTRRs or machine checks. */
-			e->ebx &= 0x0000ffff;
-			e->ecx &= ~(CPUID_1_ECX_X2APIC | CPUID_1_ECX_TSC_DL);
-			e->edx &= ~(CPUID_1_EDX_APIC | CPUID_1_EDX_MTRR |
-				    CPUID_1_EDX_MCE | CPUID_1_EDX_MCA);
-			break;
-		case 0xd:
-			/*
-			 * EBX is the XSAVE area size for the XCR0 in force;
-			 * the module's static table has the host's.  A guest
-			 * enables everything supported, whose size is ECX,
-			 * and Linux checks that the two agree (else it runs
-			 * without XSAVE, while CPUID's static OSXSAVE tells
-			 * its programs to use XGETBV, which then faults).
-			 */
-			if (e->index == 0)
-				e->ebx = e->ecx;
-			break;
-		case 0x80000001:
-			e->ecx &= ~(CPUID_81_ECX_EXTAPIC | CPUID_81_ECX_TOPOEXT);
-			break;
-		}
+		/*
+		 * Leaf 0xd EBX is the XSAVE area size for the XCR0 in force;
+		 * the module's static table has the host's.  A guest enables
+		 * everything supported, whose size is ECX, and Linux checks
+		 * that the two agree (else it runs without XSAVE, while
+		 * CPUID's static OSXSAVE tells its programs to use XGETBV,
+		 * which then faults).
+		 */
+		if (e->function == 0xd && e->index == 0)
+			e->ebx = e->ecx;
 	}
 	if (!r)
 		r = ioctl(vcpu->fd, MVM_SET_CPUID, c);
