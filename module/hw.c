@@ -23,6 +23,7 @@
 #include <linux/mutex.h>
 #include <linux/percpu.h>
 #include <linux/reboot.h>
+#include <asm/mce.h>
 
 #include "mvm.h"
 
@@ -60,6 +61,27 @@ static int mvm_hw_enable_cpu(void)
 bool mvm_hw_cpu_enabled(void)
 {
 	return __this_cpu_read(mvm_hw_enabled);
+}
+
+/**
+ * mvm_machine_check - hand a #MC that exited the guest to the host
+ *
+ * Called on the CPU that took it, right after the exit and with interrupts
+ * still off, where the host's own #MC entry would have run (APM 15.12, SDM
+ * vol. 3 "Machine-Check Exceptions" in VM exits).  The frame says user
+ * mode, so that a guest's machine check does not panic the host as one in
+ * its kernel would.
+ */
+void mvm_machine_check(void)
+{
+#ifdef CONFIG_X86_MCE
+	struct pt_regs regs = {
+		.cs = 3,
+		.flags = X86_EFLAGS_IF,
+	};
+
+	do_machine_check(&regs);
+#endif
 }
 
 /**

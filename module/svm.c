@@ -16,7 +16,6 @@
 #include <asm/debugreg.h>
 #include <asm/fpu/api.h>
 #include <asm/io.h>
-#include <asm/mce.h>
 #include <asm/msr.h>
 #include <asm/processor.h>
 #include <asm/special_insns.h>
@@ -874,18 +873,6 @@ static void svm_put_guest_debug(struct svm_vcpu *svm, unsigned long host_dr6)
 		hw_breakpoint_restore();
 }
 
-static void svm_machine_check(void)
-{
-#ifdef CONFIG_X86_MCE
-	struct pt_regs regs = {
-		.cs = 3, /* not the kernel's: don't panic on a guest #MC */
-		.flags = X86_EFLAGS_IF,
-	};
-
-	do_machine_check(&regs);
-#endif
-}
-
 /* Enter the guest once.  Returns 1 if it did not (retry), else 0. */
 static int svm_enter(struct svm_vcpu *svm)
 {
@@ -951,7 +938,7 @@ static int svm_enter(struct svm_vcpu *svm)
 	 * interrupts still off.
 	 */
 	if (svm->vmcb->control.exit_code == SVM_EXIT_EXCP_BASE + MC_VECTOR)
-		svm_machine_check();
+		mvm_machine_check();
 	local_irq_enable();
 	kernel_fpu_end();
 	return 0;

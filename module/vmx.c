@@ -24,7 +24,6 @@
 #include <asm/desc.h>
 #include <asm/mtrr.h>
 #include <asm/fpu/api.h>
-#include <asm/mce.h>
 #include <asm/processor.h>
 #include <asm/special_insns.h>
 #include <asm/tlbflush.h>
@@ -1222,18 +1221,6 @@ static bool vmx_must_retry(struct vmx_vcpu *vmx)
 	       mvm_vcpu_pending_irq(&vmx->vcpu) > vmx->saw_irq;
 }
 
-static void vmx_machine_check(void)
-{
-#ifdef CONFIG_X86_MCE
-	struct pt_regs regs = {
-		.cs = 3, /* not the kernel's: don't panic on a guest #MC */
-		.flags = X86_EFLAGS_IF,
-	};
-
-	do_machine_check(&regs);
-#endif
-}
-
 /* The host's NMI, which exited the guest: see mvm_vmx_do_nmi(). */
 static void vmx_host_nmi(void)
 {
@@ -1263,7 +1250,7 @@ static void vmx_handle_exit_irqoff(struct vmx_vcpu *vmx)
 
 	vmx->exit_reason = reason;
 	if ((reason & VMX_EXIT_REASON_BASIC) == EXIT_REASON_MCE_DURING_VMENTRY) {
-		vmx_machine_check();
+		mvm_machine_check();
 		return;
 	}
 	if (reason != EXIT_REASON_EXCEPTION_NMI)
@@ -1273,7 +1260,7 @@ static void vmx_handle_exit_irqoff(struct vmx_vcpu *vmx)
 	if ((info & INTR_INFO_INTR_TYPE_MASK) == INTR_TYPE_NMI_INTR)
 		vmx_host_nmi();
 	else if ((info & INTR_INFO_VECTOR_MASK) == X86_TRAP_MC)
-		vmx_machine_check();
+		mvm_machine_check();
 }
 
 /*

@@ -1117,15 +1117,7 @@ static int host_debugctl_survives(void)
 /* mvm's nr_vpids, or -1. */
 static long nr_vpids(void)
 {
-	FILE *f = fopen(NR_VPIDS_PARAM, "r");
-	long n = -1;
-
-	if (f) {
-		if (fscanf(f, "%ld", &n) != 1)
-			n = -1;
-		fclose(f);
-	}
-	return n;
+	return read_long_file(NR_VPIDS_PARAM);
 }
 
 /* Unload mvm and load it with MVM_PARAMS and then @extra. */

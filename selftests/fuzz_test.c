@@ -1433,15 +1433,7 @@ static void fz_fini(struct fz *f)
 
 static long module_refcnt(void)
 {
-	FILE *fp = fopen("/sys/module/mvm/refcnt", "re");
-	long n = -1;
-
-	if (fp) {
-		if (fscanf(fp, "%ld", &n) != 1)
-			n = -1;
-		fclose(fp);
-	}
-	return n;
+	return read_long_file("/sys/module/mvm/refcnt");
 }
 
 /*

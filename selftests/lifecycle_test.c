@@ -22,6 +22,7 @@
 
 #include "lib/guest.h"
 #include "lib/ktap.h"
+#include "lib/mvm_util.h"
 
 #define KICK_SIG	SIGUSR1
 #define RUNNING_FLAG	0x500	/* the spinning guest sets this word to 1 */
@@ -76,15 +77,7 @@ static void sleep_ms(unsigned int ms)
 /* /sys/module/mvm/refcnt: each VM and each open /dev/mvm holds one. */
 static long mvm_refcnt(void)
 {
-	FILE *f = fopen("/sys/module/mvm/refcnt", "r");
-	long n = -1;
-
-	if (f) {
-		if (fscanf(f, "%ld", &n) != 1)
-			n = -1;
-		fclose(f);
-	}
-	return n;
+	return read_long_file("/sys/module/mvm/refcnt");
 }
 
 /* Wait up to a second for the count to come back: release may be late. */

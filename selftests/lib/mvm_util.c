@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -69,4 +70,17 @@ int mvm_loaded(void)
 	struct stat st;
 
 	return !stat("/sys/module/mvm", &st);
+}
+
+long read_long_file(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	long n = -1;
+
+	if (f) {
+		if (fscanf(f, "%ld", &n) != 1)
+			n = -1;
+		fclose(f);
+	}
+	return n;
 }

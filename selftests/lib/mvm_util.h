@@ -21,5 +21,7 @@ int mvm_load(void);
 int mvm_unload(void);
 /* Is the module loaded?  Reads /sys/module. */
 int mvm_loaded(void);
+/* The number a sysfs or proc file holds, or -1. */
+long read_long_file(const char *path);
 
 #endif /* MVM_UTIL_H */
