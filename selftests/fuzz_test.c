@@ -1717,6 +1717,40 @@ struct ring_vcpu {
 };
 
 static struct ring_vcpu rv[RING_VCPUS];
+/* The host's view of the guest's RAM, for the diagnosis below. */
+static const uint8_t *ring_mem;
+
+/*
+ * After an exit the ring case does not expect: the vCPU's registers and
+ * the guest code as the host sees it, so that a failure says whether the
+ * code or the registers went wrong.
+ */
+static void ring_dump(struct ring_vcpu *v)
+{
+	struct mvm_regs regs;
+	struct mvm_sregs s;
+	const uint8_t *c = ring_mem + 0x1000;
+
+	if (!ioctl(v->fd, MVM_GET_REGS, &regs) &&
+	    !ioctl(v->fd, MVM_GET_SREGS, &s))
+		ktap_diag("ring_garbage: vCPU %u: rip %#llx rflags %#llx rax %#llx"
+			  " rbx %#llx rsi %#llx rsp %#llx cs %#x/%#llx ds %#x/%#llx"
+			  " ss %#x/%#llx cr0 %#llx", (unsigned int)(v - rv),
+			  (unsigned long long)regs.rip,
+			  (unsigned long long)regs.rflags,
+			  (unsigned long long)regs.rax,
+			  (unsigned long long)regs.rbx,
+			  (unsigned long long)regs.rsi,
+			  (unsigned long long)regs.rsp, s.cs.selector,
+			  (unsigned long long)s.cs.base, s.ds.selector,
+			  (unsigned long long)s.ds.base, s.ss.selector,
+			  (unsigned long long)s.ss.base,
+			  (unsigned long long)s.cr0);
+	ktap_diag("ring_garbage: code at 0x1000: %02x %02x %02x %02x %02x %02x"
+		  " %02x %02x %02x %02x %02x %02x %02x %02x %02x %02x", c[0],
+		  c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10],
+		  c[11], c[12], c[13], c[14], c[15]);
+}
 
 static void *ring_runner(void *arg)
 {
@@ -1765,6 +1799,8 @@ static void *ring_runner(void *arg)
 			       io->write, v->run->internal.suberror,
 			       (unsigned long long)v->run->internal.data[0],
 			       (unsigned long long)v->run->internal.data[1]);
+		if (v->run->exit_reason != MVM_EXIT_RING_FULL)
+			ring_dump(v);
 	}
 	fz_fini(f);
 	return NULL;
@@ -1854,6 +1890,7 @@ static int ring_garbage(void)
 	CHECK(!fz_ioctl(&f, vm->fd, MVM_SET_MEMORY_REGION, (uintptr_t)&slot),
 	      "slot");
 	memcpy(vm->mem + 0x1000, ring_code, sizeof(ring_code));
+	ring_mem = vm->mem;
 	CHECK(!fz_ioctl(&f, vm->fd, MVM_SET_POSTED_RANGE, (uintptr_t)&pr),
 	      "posted PIO");
 	pr = (struct mvm_posted_range){ .space = MVM_SPACE_MMIO,
