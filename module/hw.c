@@ -22,6 +22,7 @@
 #include <linux/gfp.h>
 #include <linux/mutex.h>
 #include <linux/percpu.h>
+#include <linux/rcupdate.h>
 #include <linux/reboot.h>
 #include <asm/mce.h>
 
@@ -61,6 +62,25 @@ static int mvm_hw_enable_cpu(void)
 bool mvm_hw_cpu_enabled(void)
 {
 	return __this_cpu_read(mvm_hw_enabled);
+}
+
+/**
+ * mvm_rcu_guest_enter - the CPU is about to run a guest: an RCU quiescent state
+ *
+ * Called with interrupts off right before VMRUN or VMLAUNCH/VMRESUME.  No
+ * RCU reader spans the guest, so entering it is a quiescent state, as a
+ * return to user mode is.  Without this report a vCPU thread that loops in
+ * MVM_RUN holds up every grace period: with PREEMPT_RCU (Debian's
+ * PREEMPT_DYNAMIC) the tick reports a quiescent state only when it finds
+ * preemption enabled, and the tick that exits the guest is taken inside
+ * kernel_fpu_begin(), so it never does; cond_resched() reports nothing
+ * there.  Every grace period on the host then waited for as long as the
+ * vCPU kept running.  KVM does the same in guest_context_enter_irqoff().
+ */
+void mvm_rcu_guest_enter(void)
+{
+	lockdep_assert_irqs_disabled();
+	rcu_note_context_switch(false);
 }
 
 /**

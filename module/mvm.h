@@ -305,6 +305,7 @@ void mvm_hw_exit(void);
 int mvm_hw_get(void);
 void mvm_hw_put(void);
 bool mvm_hw_cpu_enabled(void);
+void mvm_rcu_guest_enter(void);
 void mvm_machine_check(void);
 bool mvm_hw_usable(void);
 int mvm_alloc_cpu_pages(struct page *__percpu *pages);

@@ -903,6 +903,7 @@ static int svm_enter(struct svm_vcpu *svm)
 	}
 	flush = test_and_clear_bit(MVM_REQ_TLB_FLUSH, &vcpu->requests);
 	svm_pick_asid(svm, cpu, flush);
+	mvm_rcu_guest_enter();
 
 	/* 15.17: with GIF clear, no NMI runs on the host with guest state. */
 	asm volatile("clgi" ::: "memory");

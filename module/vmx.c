@@ -1327,6 +1327,7 @@ static int vmx_enter(struct vmx_vcpu *vmx)
 		r = -EIO;
 		goto out_mode;
 	}
+	mvm_rcu_guest_enter();
 
 	if (vmx_preempt_ticks)
 		vmcs_write(VMX_PREEMPTION_TIMER_VALUE, vmx_preempt_ticks);
