@@ -1309,11 +1309,12 @@ static int svm_vcpu_run(struct mvm_vcpu *vcpu)
 	if (r)
 		return r < 0 ? r : 0;
 	if (unlikely(svm_vmcb_clobbered(svm))) {
-		pr_info_ratelimited("host state in a VMCB after #VMEXIT %#x (an emulator's bug: RIP %+ld from VMRUN's return, int_ctl %#x): guest state rolled back to its entry\n",
+		pr_info_ratelimited("host state in a VMCB after #VMEXIT %#x (an emulator's bug: RIP %+ld from VMRUN's return, int_ctl %#x, exit info %#llx %#llx; at entry RIP %#llx, EVENTINJ %#x): guest state rolled back to its entry\n",
 				    c->exit_code,
 				    (long)(svm->vmcb->save.rip -
 					   (unsigned long)mvm_svm_vmrun_ret),
-				    c->int_ctl);
+				    c->int_ctl, c->exit_info_1, c->exit_info_2,
+				    svm->entry_save.rip, svm->entry_event_inj);
 		/* A failed entry is still reported, with the state it had. */
 		r = c->exit_code == (u32)SVM_EXIT_ERR;
 		svm_restore_entry_state(svm);

@@ -1750,6 +1750,7 @@ static void ring_dump(struct ring_vcpu *v)
 		  " %02x %02x %02x %02x %02x %02x %02x %02x %02x %02x", c[0],
 		  c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10],
 		  c[11], c[12], c[13], c[14], c[15]);
+	mvm_rollbacks_dump();
 }
 
 static void *ring_runner(void *arg)

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/guest.h"
 #include "lib/ktap.h"
 #include "lib/mvm_util.h"
 
@@ -144,6 +145,7 @@ static void guest_dump(const struct guest *g)
 	     line = strtok_r(NULL, "\r\n", &save))
 		ktap_diag("guest: %s", line);
 	free(copy);
+	mvm_rollbacks_dump();
 }
 
 /* The lines from the one holding @hit on, as diagnostics. */

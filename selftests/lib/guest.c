@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include <elf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -632,4 +633,35 @@ uint64_t now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/*
+ * The test VM's kernel-log lines in which mvm says that the emulator lost
+ * a guest's state at an exit and mvm rolled it back (QEMU's TCG SVM,
+ * Documentation/mvm/testing.rst), as KTAP diagnostics: the likeliest
+ * cause of a guest that goes astray in the svm lanes, so shown with its
+ * failure.
+ */
+void mvm_rollbacks_dump(void)
+{
+	char rec[1024];
+	ssize_t n;
+	int kmsg = open("/dev/kmsg", O_RDONLY | O_NONBLOCK);
+
+	if (kmsg < 0)
+		return;
+	for (;;) {
+		n = read(kmsg, rec, sizeof(rec) - 1);
+		if (n < 0 && errno == EPIPE)
+			continue;	/* records lost to newer ones */
+		if (n <= 0)
+			break;
+		rec[n] = 0;
+		rec[strcspn(rec, "\n")] = 0;
+		/* "level,seq,time,flags;text" */
+		if (strstr(rec, "rolled back to its entry"))
+			ktap_diag("host: %s", strchr(rec, ';') ?
+				  strchr(rec, ';') + 1 : rec);
+	}
+	close(kmsg);
 }

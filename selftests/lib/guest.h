@@ -134,6 +134,7 @@ struct vm *vm_create(uint64_t mib);
 /* The same without the test binary, for many small VMs: real mode only. */
 struct vm *vm_create_bare(uint64_t mib);
 void vm_free(struct vm *vm);
+void mvm_rollbacks_dump(void);
 
 int __vm_set_region(struct vm *vm, uint32_t slot, uint32_t flags,
 		    uint64_t gpa, uint64_t size, void *mem);
