@@ -182,6 +182,23 @@ extern const struct mvm_backend_ops vmx_backend_ops;
 /* The backend chosen at load time; set before /dev/mvm exists. */
 extern const struct mvm_backend_ops *mvm_ops;
 
+/*
+ * The MSR ranges that SVM's permission map (APM 15.11) and VMX's MSR
+ * bitmaps (SDM 24.6.9) cover, 8 Ki MSRs each: 0 for 0-0x1fff, 1 for
+ * 0xc0000000-0xc0001fff, 2 for 0xc0010000-0xc0011fff (SVM's alone);
+ * -1 for any other MSR, whose accesses always exit.
+ */
+static inline int mvm_msr_range(u32 msr)
+{
+	static const u32 start[] = { 0, 0xc0000000, 0xc0010000 };
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(start); i++)
+		if (msr - start[i] <= 0x1fff)
+			return i;
+	return -1;
+}
+
 #define MVM_NR_MEMSLOTS	32
 
 /**

@@ -139,21 +139,14 @@ static int svm_probe(const char **why)
 	return 0;
 }
 
+/* APM 15.11: three 2 KiB ranges, two bits (read, write) per MSR. */
 static void svm_msrpm_clear(u8 *pm, u32 msr)
 {
-	u32 base;
+	int range = mvm_msr_range(msr);
+	u32 n = msr & 0x1fff;
 
-	/* APM 15.11: three 2 KiB ranges, two bits (read, write) per MSR. */
-	if (msr <= 0x1fff)
-		base = 0;
-	else if (msr >= 0xc0000000 && msr <= 0xc0001fff)
-		base = 0x800;
-	else if (msr >= 0xc0010000 && msr <= 0xc0011fff)
-		base = 0x1000;
-	else
-		return;
-	msr &= 0x1fff;
-	pm[base + msr / 4] &= ~(3 << (2 * (msr % 4)));
+	if (range >= 0)
+		pm[range * 0x800 + n / 4] &= ~(3 << (2 * (n % 4)));
 }
 
 static int svm_setup(void)
@@ -503,51 +496,54 @@ static void svm_set_sregs(struct mvm_vcpu *vcpu, const struct mvm_sregs *s)
 	save->cpl = (s->cr0 & X86_CR0_PE) ? s->ss.dpl : 0;
 }
 
+/*
+ * The MSRs that are plain fields of the VMCB's save area, each a quadword
+ * (APM vol. 2, table B-2).
+ */
+#define SVM_SAVE_MSR(msr, field) \
+	{ msr, offsetof(struct vmcb_save_area, field) }
+
+static const struct {
+	u32 index;
+	u16 offset;
+} svm_save_msrs[] = {
+	SVM_SAVE_MSR(MSR_IA32_SYSENTER_CS, sysenter_cs),
+	SVM_SAVE_MSR(MSR_IA32_SYSENTER_ESP, sysenter_esp),
+	SVM_SAVE_MSR(MSR_IA32_SYSENTER_EIP, sysenter_eip),
+	SVM_SAVE_MSR(MSR_STAR, star),
+	SVM_SAVE_MSR(MSR_LSTAR, lstar),
+	SVM_SAVE_MSR(MSR_CSTAR, cstar),
+	SVM_SAVE_MSR(MSR_SYSCALL_MASK, sfmask),
+	SVM_SAVE_MSR(MSR_KERNEL_GS_BASE, kernel_gs_base),
+	SVM_SAVE_MSR(MSR_IA32_CR_PAT, g_pat),
+};
+
+static u64 *svm_save_msr(struct vmcb_save_area *save, u32 index)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(svm_save_msrs); i++)
+		if (svm_save_msrs[i].index == index)
+			return (void *)save + svm_save_msrs[i].offset;
+	return NULL;
+}
+
 static int svm_get_msr(struct mvm_vcpu *vcpu, u32 index, u64 *data)
 {
 	struct svm_vcpu *svm = to_svm(vcpu);
 	struct vmcb_save_area *save = &svm->vmcb->save;
+	u64 *field = svm_save_msr(save, index);
 
-	switch (index) {
-	case MSR_EFER:
+	if (field)
+		*data = *field;
+	else if (index == MSR_EFER)
 		*data = save->efer & ~EFER_SVME;
-		break;
-	case MSR_IA32_SYSENTER_CS:
-		*data = save->sysenter_cs;
-		break;
-	case MSR_IA32_SYSENTER_ESP:
-		*data = save->sysenter_esp;
-		break;
-	case MSR_IA32_SYSENTER_EIP:
-		*data = save->sysenter_eip;
-		break;
-	case MSR_STAR:
-		*data = save->star;
-		break;
-	case MSR_LSTAR:
-		*data = save->lstar;
-		break;
-	case MSR_CSTAR:
-		*data = save->cstar;
-		break;
-	case MSR_SYSCALL_MASK:
-		*data = save->sfmask;
-		break;
-	case MSR_KERNEL_GS_BASE:
-		*data = save->kernel_gs_base;
-		break;
-	case MSR_IA32_TSC:
+	else if (index == MSR_IA32_TSC)
 		*data = rdtsc() + svm->vmcb->control.tsc_offset;
-		break;
-	case MSR_TSC_AUX:
+	else if (index == MSR_TSC_AUX)
 		*data = svm->tsc_aux;
-		break;
-	case MSR_IA32_CR_PAT:
-		*data = save->g_pat;
-		break;
-	default:
+	else
 		return -EINVAL;
-	}
 	return 0;
 }
 
@@ -555,50 +551,22 @@ static int svm_set_msr(struct mvm_vcpu *vcpu, u32 index, u64 data)
 {
 	struct svm_vcpu *svm = to_svm(vcpu);
 	struct vmcb_save_area *save = &svm->vmcb->save;
+	u64 *field = svm_save_msr(save, index);
 
-	switch (index) {
-	case MSR_EFER:
+	if (field) {
+		*field = data;
+	} else if (index == MSR_EFER) {
 		/* APM vol. 2, 3.1.7: LME cannot change while paging is on. */
 		if (((data ^ save->efer) & EFER_LME) &&
 		    (save->cr0 & X86_CR0_PG))
 			return -EINVAL;
 		save->efer = (data & ~EFER_LMA) | (save->efer & EFER_LMA) |
 			     EFER_SVME;
-		break;
-	case MSR_IA32_SYSENTER_CS:
-		save->sysenter_cs = data;
-		break;
-	case MSR_IA32_SYSENTER_ESP:
-		save->sysenter_esp = data;
-		break;
-	case MSR_IA32_SYSENTER_EIP:
-		save->sysenter_eip = data;
-		break;
-	case MSR_STAR:
-		save->star = data;
-		break;
-	case MSR_LSTAR:
-		save->lstar = data;
-		break;
-	case MSR_CSTAR:
-		save->cstar = data;
-		break;
-	case MSR_SYSCALL_MASK:
-		save->sfmask = data;
-		break;
-	case MSR_KERNEL_GS_BASE:
-		save->kernel_gs_base = data;
-		break;
-	case MSR_IA32_TSC:
+	} else if (index == MSR_IA32_TSC) {
 		svm->vmcb->control.tsc_offset = data - rdtsc();
-		break;
-	case MSR_TSC_AUX:
+	} else if (index == MSR_TSC_AUX) {
 		svm->tsc_aux = data;
-		break;
-	case MSR_IA32_CR_PAT:
-		save->g_pat = data;
-		break;
-	default:
+	} else {
 		return -EINVAL;
 	}
 	return 0;

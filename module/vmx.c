@@ -162,17 +162,15 @@ static int vmx_probe(const char **why)
 static void vmx_msr_allow(u32 msr)
 {
 	u8 *bm = page_address(vmx_msr_bitmap);
-	u32 base;
+	int range = mvm_msr_range(msr);
+	u32 n = msr & 0x1fff, base;
 
-	if (msr <= 0x1fff)
-		base = 0;
-	else if (msr >= 0xc0000000 && msr <= 0xc0001fff)
-		base = 0x400;
-	else
+	/* Only the first two ranges have bitmaps. */
+	if (range < 0 || range > 1)
 		return;
-	msr &= 0x1fff;
-	bm[base + msr / 8] &= ~BIT(msr % 8);
-	bm[base + 0x800 + msr / 8] &= ~BIT(msr % 8);
+	base = range * 0x400;
+	bm[base + n / 8] &= ~BIT(n % 8);
+	bm[base + 0x800 + n / 8] &= ~BIT(n % 8);
 }
 
 static int vmx_adjust(u32 msr, u32 want, u32 *out);
@@ -1216,7 +1214,7 @@ static void vmx_host_nmi(void)
  * machine check, as an exception exit or as a VM entry that failed on one
  * (exit reason 41, SDM vol. 3, "VM-Entry Failures During or After Loading
  * Guest State").  Both would otherwise have run through the host's IDT.
- * Keeps the exit reason and interruption information for vmx_handle_exit().
+ * Keeps the exit reason and interruption information for vmx_decode_exit().
  */
 static void vmx_handle_exit_irqoff(struct vmx_vcpu *vmx)
 {
@@ -1683,7 +1681,8 @@ static void vmx_exit_mode(struct mvm_exit *exit, u32 reason)
 {
 	vmx_exit_insn(exit, reason);
 	exit->mode.cr4 = vmx_get_cr4();
-	exit->mode.cpl = (vmcs_read(GUEST_SS_AR_BYTES) >> 5) & 3;
+	exit->mode.cpl = reason == MVM_VMEXIT_XSETBV ?
+			 (vmcs_read(GUEST_SS_AR_BYTES) >> 5) & 3 : 0;
 }
 
 static void vmx_decode_exit(struct vmx_vcpu *vmx, struct mvm_exit *exit)
