@@ -241,6 +241,9 @@ int mvm_handle_exit(struct mvm_vcpu *vcpu, const struct mvm_exit *exit)
 {
 	struct mvm_run *run = vcpu->run;
 
+	/* rip and flags stay as the last exit left them (api.rst). */
+	if (exit->reason == MVM_VMEXIT_RETRY)
+		return 0;
 	run->rip = exit->rip;
 	run->flags = exit->interruptible ? MVM_RUN_IF_FLAG : 0;
 

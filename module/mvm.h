@@ -53,8 +53,8 @@ struct mvm_vm;
  *		re-injecting an event the exit cut short, its own intercepts
  *		(interrupt and NMI windows, exceptions, VMX's CR accesses).
  *		Called with preemption on and vcpu->mutex held.  Returns 0
- *		with *@exit filled in (MVM_VMEXIT_NONE when the guest did not
- *		run), or a negative errno; what the exit asks for is then
+ *		with *@exit filled in (MVM_VMEXIT_RETRY when the guest did
+ *		not run), or a negative errno; what the exit asks for is then
  *		mvm_handle_exit()'s (exit.c).
  * @get_gpr, @set_gpr: guest register @reg (MVM_GPR_*, regs.h), all 64
  *		bits; for exit.c, between @vcpu_run and the next entry.
@@ -105,7 +105,8 @@ struct mvm_backend_ops {
  * decodes its hardware exit into one of these.
  */
 enum mvm_vmexit {
-	MVM_VMEXIT_NONE,	/* nothing: the backend did all, or no entry */
+	MVM_VMEXIT_RETRY,	/* the guest did not run: enter again */
+	MVM_VMEXIT_NONE,	/* nothing more: the backend did all */
 	MVM_VMEXIT_IO,		/* IN, OUT, INS, OUTS: @io */
 	MVM_VMEXIT_MMIO,	/* a nested page fault: @mmio */
 	MVM_VMEXIT_MSR_READ,	/* RDMSR */
@@ -125,13 +126,13 @@ enum mvm_vmexit {
 
 /**
  * struct mvm_exit - one exit, as the backend decoded it
- * @reason:	MVM_VMEXIT_*
+ * @reason:	MVM_VMEXIT_*; with MVM_VMEXIT_RETRY nothing else is set
  * @interruptible: RFLAGS.IF was set and no STI or MOV SS shadow was on
  *		(MVM_RUN_IF_FLAG)
  * @skip_by_decode: the CPU gave no next RIP (SVM without NRIP save):
  *		@next_rip is not valid, and a skip decodes the instruction
  * @hw_reason:	the vendor's exit code (SVM EXITCODE, VMX exit reason), or 0
- *		when the guest did not run or VMX refused the entry (VMfail)
+ *		when VMX refused the entry (VMfail)
  * @hw_info:	the vendor's detail of it (EXITINFO1, the exit qualification),
  *		where exit.c reports it: MVM_VMEXIT_IO, MMIO, UNEXPECTED
  * @rip:	the guest's RIP at the exit, before anything was done for it

@@ -1172,14 +1172,6 @@ static void svm_restore_entry_state(struct svm_vcpu *svm)
 	c->clean = 0;
 }
 
-/* An entry that did not happen, or whose exit is lost: nothing to do. */
-static void svm_exit_none(struct svm_vcpu *svm, struct mvm_exit *exit)
-{
-	exit->reason = MVM_VMEXIT_NONE;
-	exit->hw_reason = 0;
-	svm_exit_state(svm, exit);
-}
-
 static int svm_vcpu_run(struct mvm_vcpu *vcpu, struct mvm_exit *exit)
 {
 	struct svm_vcpu *svm = to_svm(vcpu);
@@ -1195,7 +1187,7 @@ static int svm_vcpu_run(struct mvm_vcpu *vcpu, struct mvm_exit *exit)
 	svm_save_entry_state(svm);
 	r = svm_enter(svm);
 	if (r == -EAGAIN) {
-		svm_exit_none(svm, exit);
+		exit->reason = MVM_VMEXIT_RETRY;
 		return 0;
 	}
 	if (r)
@@ -1210,7 +1202,7 @@ static int svm_vcpu_run(struct mvm_vcpu *vcpu, struct mvm_exit *exit)
 		r = c->exit_code == (u32)SVM_EXIT_ERR;
 		svm_restore_entry_state(svm);
 		if (!r) {
-			svm_exit_none(svm, exit);
+			exit->reason = MVM_VMEXIT_RETRY;
 			return 0;
 		}
 	}

@@ -1803,10 +1803,7 @@ static int vmx_vcpu_run(struct mvm_vcpu *vcpu, struct mvm_exit *exit)
 	vmx_inject_events(vmx);
 	r = vmx_enter(vmx);
 	if (r == -EAGAIN) {
-		/* No entry: nothing to decode. */
-		exit->reason = MVM_VMEXIT_NONE;
-		exit->hw_reason = 0;
-		vmx_exit_state(exit);
+		exit->reason = MVM_VMEXIT_RETRY;
 		r = 0;
 	} else if (!r) {
 		vmx_decode_exit(vmx, exit);
