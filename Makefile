@@ -78,7 +78,7 @@ unit: $(UNIT:%=$(BUILD)/unit/%)
 
 # The module's pure files, for the host; kept, not removed as intermediates.
 .PRECIOUS: $(BUILD)/unit/%.o
-$(BUILD)/unit/%.o: module/%.c module/%.h selftests/unit/shim.h uapi/linux/mvm.h
+$(BUILD)/unit/%.o: module/%.c module/%.h module/regs.h selftests/unit/shim.h uapi/linux/mvm.h
 	@mkdir -p $(@D)
 	$(CC) $(UNITFLAGS) -include selftests/unit/shim.h -c -o $@ $<
 
@@ -142,7 +142,7 @@ dkms-source:
 	rm -rf $(DKMS_SRC)
 	install -d $(DKMS_SRC)/module $(DKMS_SRC)/uapi/linux
 	install -m 0644 dkms.conf VERSION Kbuild $(DKMS_SRC)/
-	install -m 0644 module/Kbuild $(wildcard module/*.[chS]) $(DKMS_SRC)/module/
+	install -m 0644 module/Kbuild $(wildcard module/*.[chS] module/*.inc) $(DKMS_SRC)/module/
 	install -m 0644 uapi/linux/mvm.h $(DKMS_SRC)/uapi/linux/
 
 # Installing the same VERSION again replaces it (dkms add refuses a

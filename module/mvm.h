@@ -23,6 +23,7 @@
 /* struct mvm_pending_read lives there, so the host unit test can see it. */
 #include "decode.h"
 
+struct mvm_exit;
 struct mvm_vcpu;
 struct mvm_vm;
 
@@ -47,10 +48,18 @@ struct mvm_vm;
  *		and set it up in the architectural reset state (real mode,
  *		CS:IP f000:fff0).  Returns an ERR_PTR on failure.
  * @vcpu_free:	free it; the vCPU never runs again.
- * @vcpu_run:	enter the guest once and handle the exit.  Called with
- *		preemption on and vcpu->mutex held.  Returns 0 to go on, 1
- *		when vcpu->run holds an exit for userspace, MVM_RUN_HALT when
- *		the guest halted, or a negative errno.
+ * @vcpu_run:	enter the guest once, and decode its exit into *@exit
+ *		(struct mvm_exit) after the work only the vendor can do:
+ *		re-injecting an event the exit cut short, its own intercepts
+ *		(interrupt and NMI windows, exceptions, VMX's CR accesses).
+ *		Called with preemption on and vcpu->mutex held.  Returns 0
+ *		with *@exit filled in (MVM_VMEXIT_RETRY when the guest did
+ *		not run), or a negative errno; what the exit asks for is then
+ *		mvm_handle_exit()'s (exit.c).
+ * @get_gpr, @set_gpr: guest register @reg (MVM_GPR_*, regs.h), all 64
+ *		bits; for exit.c, between @vcpu_run and the next entry.
+ * @skip:	the instruction at RIP has run: RIP to @next_rip, and the
+ *		interrupt shadow of an STI or MOV SS before it is over.
  * @get_regs, @set_regs, @get_sregs, @set_sregs: the state of
  *		struct mvm_regs and struct mvm_sregs.  The set functions get
  *		state that mvm_check_sregs() accepted.
@@ -72,7 +81,10 @@ struct mvm_backend_ops {
 
 	struct mvm_vcpu *(*vcpu_alloc)(struct mvm_vm *vm, u32 id);
 	void (*vcpu_free)(struct mvm_vcpu *vcpu);
-	int (*vcpu_run)(struct mvm_vcpu *vcpu);
+	int (*vcpu_run)(struct mvm_vcpu *vcpu, struct mvm_exit *exit);
+	u64 (*get_gpr)(struct mvm_vcpu *vcpu, unsigned int reg);
+	void (*set_gpr)(struct mvm_vcpu *vcpu, unsigned int reg, u64 val);
+	void (*skip)(struct mvm_vcpu *vcpu, u64 next_rip);
 	void (*get_regs)(struct mvm_vcpu *vcpu, struct mvm_regs *regs);
 	void (*set_regs)(struct mvm_vcpu *vcpu, const struct mvm_regs *regs);
 	void (*get_sregs)(struct mvm_vcpu *vcpu, struct mvm_sregs *sregs);
@@ -88,13 +100,105 @@ struct mvm_backend_ops {
 				bool has_error, u32 error, u64 cr2);
 };
 
-#define MVM_RUN_HALT	2
+/*
+ * What a guest's exit asks the generic code (exit.c) to do; the backend
+ * decodes its hardware exit into one of these.
+ */
+enum mvm_vmexit {
+	MVM_VMEXIT_RETRY,	/* the guest did not run: enter again */
+	MVM_VMEXIT_NONE,	/* nothing more: the backend did all */
+	MVM_VMEXIT_IO,		/* IN, OUT, INS, OUTS: @io */
+	MVM_VMEXIT_MMIO,	/* a nested page fault: @mmio */
+	MVM_VMEXIT_MSR_READ,	/* RDMSR */
+	MVM_VMEXIT_MSR_WRITE,	/* WRMSR */
+	MVM_VMEXIT_CPUID,	/* @mode */
+	MVM_VMEXIT_XSETBV,	/* @mode */
+	MVM_VMEXIT_RDTSCP,	/* where the CPU cannot run it for the guest */
+	MVM_VMEXIT_HLT,
+	MVM_VMEXIT_INVD,	/* guest memory is coherent: both are no-ops */
+	MVM_VMEXIT_WBINVD,
+	MVM_VMEXIT_UD,		/* an instruction the guest may not run */
+	MVM_VMEXIT_SHUTDOWN,	/* the backend has reset the vCPU already */
+	MVM_VMEXIT_FAIL_ENTRY,	/* @fail_entry */
+	MVM_VMEXIT_UNEXPECTED,	/* one mvm does not handle */
+	MVM_VMEXIT_NR,
+};
+
+/**
+ * struct mvm_exit - one exit, as the backend decoded it
+ * @reason:	MVM_VMEXIT_*; with MVM_VMEXIT_RETRY nothing else is set
+ * @interruptible: RFLAGS.IF was set and no STI or MOV SS shadow was on
+ *		(MVM_RUN_IF_FLAG)
+ * @skip_by_decode: the CPU gave no next RIP (SVM without NRIP save):
+ *		@next_rip is not valid, and a skip decodes the instruction
+ * @hw_reason:	the vendor's exit code (SVM EXITCODE, VMX exit reason), or 0
+ *		when VMX refused the entry (VMfail)
+ * @hw_info:	the vendor's detail of it (EXITINFO1, the exit qualification),
+ *		where exit.c reports it: MVM_VMEXIT_IO, MMIO, UNEXPECTED
+ * @rip:	the guest's RIP at the exit, before anything was done for it
+ * @next_rip:	for an instruction exit, RIP after the instruction
+ * @io:		@port, @size in bytes as the CPU reported it (exit.c refuses
+ *		all but 1, 2 and 4), @in, and for INS/OUTS @string and @rep
+ * @mmio:	guest-physical @gpa and @write; @in_walk when the access was
+ *		the CPU's walk of the guest's page tables
+ * @mode:	CPUID and XSETBV: the guest's CR4 (CPUID reflects OSXSAVE and
+ *		PKE, XSETBV is #UD without OSXSAVE) and CPL (#GP above 0)
+ * @fail_entry: the vendor's detail for MVM_EXIT_FAIL_ENTRY, which takes
+ *		its hardware_reason from @hw_reason
+ */
+struct mvm_exit {
+	u32 reason;
+	bool interruptible;
+	bool skip_by_decode;
+	u64 hw_reason;
+	u64 hw_info;
+	u64 rip;
+	u64 next_rip;
+	union {
+		struct {
+			u16 port;
+			u8 size;
+			bool in;
+			bool string;
+			bool rep;
+		} io;
+		struct {
+			u64 gpa;
+			bool write;
+			bool in_walk;
+		} mmio;
+		struct {
+			u64 cr4;
+			u8 cpl;
+		} mode;
+		struct {
+			u64 info[2];
+		} fail_entry;
+	};
+};
 
 extern const struct mvm_backend_ops svm_backend_ops;
 extern const struct mvm_backend_ops vmx_backend_ops;
 
 /* The backend chosen at load time; set before /dev/mvm exists. */
 extern const struct mvm_backend_ops *mvm_ops;
+
+/*
+ * The MSR ranges that SVM's permission map (APM 15.11) and VMX's MSR
+ * bitmaps (SDM 24.6.9) cover, 8 Ki MSRs each: 0 for 0-0x1fff, 1 for
+ * 0xc0000000-0xc0001fff, 2 for 0xc0010000-0xc0011fff (SVM's alone);
+ * -1 for any other MSR, whose accesses always exit.
+ */
+static inline int mvm_msr_range(u32 msr)
+{
+	static const u32 start[] = { 0, 0xc0000000, 0xc0010000 };
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(start); i++)
+		if (msr - start[i] <= 0x1fff)
+			return i;
+	return -1;
+}
 
 #define MVM_NR_MEMSLOTS	32
 
@@ -267,8 +371,6 @@ int mvm_handle_io(struct mvm_vcpu *vcpu, u8 space, u64 addr, u8 size,
 int mvm_vcpu_pending_irq(struct mvm_vcpu *vcpu);
 void mvm_vcpu_ack_irq(struct mvm_vcpu *vcpu, int vector);
 bool mvm_vcpu_take_nmi(struct mvm_vcpu *vcpu);
-int mvm_vcpu_exit_internal(struct mvm_vcpu *vcpu, u32 suberror, u64 d0,
-			   u64 d1);
 void mvm_kick_all(struct mvm_vm *vm, int req);
 int mvm_check_sregs(const struct mvm_sregs *s);
 int mvm_guest_xsetbv(struct mvm_vcpu *vcpu, u32 index, u64 value);
@@ -282,6 +384,15 @@ long mvm_vcpu_mmap_size(void);
 long mvm_vcpu_state_ioctl(struct mvm_vcpu *vcpu, unsigned int cmd,
 			  void __user *argp);
 void mvm_vcpu_init_fpu(struct mvm_vcpu *vcpu);
+
+/*
+ * exit.c: what an exit asks for.  Like every function on the exit path,
+ * these return 0 to enter the guest again, 1 when vcpu->run holds an exit
+ * for userspace, or a negative errno for MVM_RUN to fail with.
+ */
+int mvm_handle_exit(struct mvm_vcpu *vcpu, const struct mvm_exit *exit);
+int mvm_vcpu_exit_internal(struct mvm_vcpu *vcpu, u32 suberror, u64 d0,
+			   u64 d1);
 
 /* cpuid.c: the CPUID table guests see. */
 int mvm_cpuid_init(u64 xcr0, unsigned int xsave_size);

@@ -4,8 +4,9 @@
  * page and the ring of posted writes, interrupt queueing and kicks.
  *
  * Nothing here knows the vendor.  The backend enters the guest once per
- * mvm_backend_ops.vcpu_run call and reports what userspace must see; this
- * file loops, sleeps on HLT, stops on signals, and talks to userspace.
+ * mvm_backend_ops.vcpu_run call and decodes the exit, exit.c does what it
+ * asks; this file loops, sleeps on HLT, stops on signals, and talks to
+ * userspace.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -110,21 +111,6 @@ void mvm_kick_all(struct mvm_vm *vm, int req)
 }
 
 /* Exits to userspace. */
-
-int mvm_vcpu_exit_internal(struct mvm_vcpu *vcpu, u32 suberror, u64 d0,
-			   u64 d1)
-{
-	struct mvm_run *run = vcpu->run;
-
-	run->exit_reason = MVM_EXIT_INTERNAL_ERROR;
-	run->internal.suberror = suberror;
-	run->internal.pad = 0;
-	run->internal.data[0] = d0;
-	run->internal.data[1] = d1;
-	run->internal.data[2] = 0;
-	run->internal.data[3] = 0;
-	return 1;
-}
 
 static bool mvm_posted(struct mvm_vm *vm, u8 space, u64 addr, u8 size)
 {
@@ -256,9 +242,16 @@ static int mvm_vcpu_halt(struct mvm_vcpu *vcpu)
 					 mvm_vcpu_pending_irq(vcpu) >= 0));
 }
 
+/*
+ * MVM_RUN: enter the guest and handle its exits until one is for
+ * userspace.  Each round is one entry: the backend's vcpu_run enters and
+ * decodes the exit, mvm_handle_exit() does what it asks (exit.c, whose
+ * return convention this follows).
+ */
 static long mvm_vcpu_run(struct mvm_vcpu *vcpu)
 {
 	struct mvm_run *run = vcpu->run;
+	struct mvm_exit exit;
 	int r;
 
 	if (vcpu->pending.active)
@@ -285,11 +278,9 @@ static long mvm_vcpu_run(struct mvm_vcpu *vcpu)
 			vcpu->halted = false;
 		}
 
-		r = mvm_ops->vcpu_run(vcpu);
-		if (r == MVM_RUN_HALT) {
-			vcpu->halted = true;
-			continue;
-		}
+		r = mvm_ops->vcpu_run(vcpu, &exit);
+		if (!r)
+			r = mvm_handle_exit(vcpu, &exit);
 		if (r < 0)
 			return r;
 		if (r)

@@ -38,6 +38,9 @@
 #include "mvm.h"
 #include "vmx_vmrun.h"
 
+static_assert(MVM_VMCS_HOST_RSP == HOST_RSP);
+static_assert(MVM_VMCS_HOST_RIP == HOST_RIP);
+
 /* SDM A.1: IA32_VMX_BASIC. */
 #define MVM_VMX_BASIC_REVISION	GENMASK_ULL(30, 0)
 #define MVM_VMX_BASIC_VMCS_SIZE	GENMASK_ULL(44, 32)
@@ -159,17 +162,15 @@ static int vmx_probe(const char **why)
 static void vmx_msr_allow(u32 msr)
 {
 	u8 *bm = page_address(vmx_msr_bitmap);
-	u32 base;
+	int range = mvm_msr_range(msr);
+	u32 n = msr & 0x1fff, base;
 
-	if (msr <= 0x1fff)
-		base = 0;
-	else if (msr >= 0xc0000000 && msr <= 0xc0001fff)
-		base = 0x400;
-	else
+	/* Only the first two ranges have bitmaps. */
+	if (range < 0 || range > 1)
 		return;
-	msr &= 0x1fff;
-	bm[base + msr / 8] &= ~BIT(msr % 8);
-	bm[base + 0x800 + msr / 8] &= ~BIT(msr % 8);
+	base = range * 0x400;
+	bm[base + n / 8] &= ~BIT(n % 8);
+	bm[base + 0x800 + n / 8] &= ~BIT(n % 8);
 }
 
 static int vmx_adjust(u32 msr, u32 want, u32 *out);
@@ -386,7 +387,7 @@ struct vmx_vcpu {
 	struct mvm_vcpu vcpu;
 	void *vmcs;
 	u64 vmcs_pa;
-	u64 gprs[16];
+	u64 gprs[MVM_NR_GPRS];	/* by MVM_GPR_* (regs.h); RSP is the VMCS's */
 	int cpu;		/* where the VMCS is active, or -1 */
 	bool launched;
 	u16 vpid;
@@ -397,6 +398,7 @@ struct vmx_vcpu {
 	u64 dr6;
 	bool saw_nmi;
 	int saw_irq;
+	bool vmfail;		/* the last VMLAUNCH/VMRESUME failed */
 	u32 exit_reason;	/* of the last exit, read in vmx_enter() */
 	u32 exit_intr_info;	/* the same, for exception and NMI exits */
 };
@@ -926,23 +928,8 @@ static void vmx_vcpu_free(struct mvm_vcpu *vcpu)
 static void vmx_get_regs(struct mvm_vcpu *vcpu, struct mvm_regs *r)
 {
 	struct vmx_vcpu *vmx = vmx_get(vcpu);
-	const u64 *g = vmx->gprs;
 
-	r->rax = g[0];
-	r->rcx = g[1];
-	r->rdx = g[2];
-	r->rbx = g[3];
-	r->rbp = g[5];
-	r->rsi = g[6];
-	r->rdi = g[7];
-	r->r8 = g[8];
-	r->r9 = g[9];
-	r->r10 = g[10];
-	r->r11 = g[11];
-	r->r12 = g[12];
-	r->r13 = g[13];
-	r->r14 = g[14];
-	r->r15 = g[15];
+	mvm_regs_from_gprs(r, vmx->gprs);
 	r->rsp = vmcs_read(GUEST_RSP);
 	r->rip = vmcs_read(GUEST_RIP);
 	r->rflags = vmcs_read(GUEST_RFLAGS);
@@ -952,23 +939,8 @@ static void vmx_get_regs(struct mvm_vcpu *vcpu, struct mvm_regs *r)
 static void vmx_set_regs(struct mvm_vcpu *vcpu, const struct mvm_regs *r)
 {
 	struct vmx_vcpu *vmx = vmx_get(vcpu);
-	u64 *g = vmx->gprs;
 
-	g[0] = r->rax;
-	g[1] = r->rcx;
-	g[2] = r->rdx;
-	g[3] = r->rbx;
-	g[5] = r->rbp;
-	g[6] = r->rsi;
-	g[7] = r->rdi;
-	g[8] = r->r8;
-	g[9] = r->r9;
-	g[10] = r->r10;
-	g[11] = r->r11;
-	g[12] = r->r12;
-	g[13] = r->r13;
-	g[14] = r->r14;
-	g[15] = r->r15;
+	mvm_regs_to_gprs(vmx->gprs, r);
 	vmcs_write(GUEST_RSP, r->rsp);
 	/* An emulated instruction completed: its interrupt shadow is over. */
 	if (vmcs_read(GUEST_RIP) != r->rip)
@@ -1242,7 +1214,7 @@ static void vmx_host_nmi(void)
  * machine check, as an exception exit or as a VM entry that failed on one
  * (exit reason 41, SDM vol. 3, "VM-Entry Failures During or After Loading
  * Guest State").  Both would otherwise have run through the host's IDT.
- * Keeps the exit reason and interruption information for vmx_handle_exit().
+ * Keeps the exit reason and interruption information for vmx_decode_exit().
  */
 static void vmx_handle_exit_irqoff(struct vmx_vcpu *vmx)
 {
@@ -1292,8 +1264,9 @@ static int vmx_flush_tlb(struct vmx_vcpu *vmx)
 }
 
 /*
- * Enter the guest once.  Returns 0 after an exit, 1 if it did not enter
- * (retry), 2 if VM entry failed, or a negative errno.
+ * Enter the guest once.  Returns 0 after an exit or a failed entry
+ * (vmx->vmfail says which), -EAGAIN when an event came too late for this
+ * entry and the guest did not run, or -EIO.
  */
 static int vmx_enter(struct vmx_vcpu *vmx)
 {
@@ -1317,7 +1290,7 @@ static int vmx_enter(struct vmx_vcpu *vmx)
 	/* Pairs with mvm_vcpu_kick(): see there. */
 	smp_mb();
 	if (vmx_must_retry(vmx)) {
-		r = 1;
+		r = -EAGAIN;
 		goto out_mode;
 	}
 	if (test_and_clear_bit(MVM_REQ_TLB_FLUSH, &vcpu->requests) &&
@@ -1371,8 +1344,8 @@ static int vmx_enter(struct vmx_vcpu *vmx)
 		host_pkru = rdpkru();
 	native_write_cr2(vmx->cr2);
 
-	r = mvm_vmx_vmrun(vmx->gprs, vmx->launched) ? 2 : 0;
-	if (!r)
+	vmx->vmfail = mvm_vmx_vmrun(vmx->gprs, vmx->launched);
+	if (!vmx->vmfail)
 		vmx->launched = true;
 
 	vmx->cr2 = native_read_cr2();
@@ -1417,7 +1390,7 @@ static int vmx_enter(struct vmx_vcpu *vmx)
 	/* ... and the TR limit to 0x67: the I/O bitmap needs reloading. */
 	invalidate_tss_limit();
 	/* The host's state is back: its NMI and #MC handlers may run. */
-	if (!r)
+	if (!vmx->vmfail)
 		vmx_handle_exit_irqoff(vmx);
 out_mode:
 	WRITE_ONCE(vcpu->mode, MVM_OUTSIDE_GUEST);
@@ -1427,18 +1400,24 @@ out_irq:
 	return r;
 }
 
-static void vmx_skip(void)
+/* RIP past an instruction that has run, which ends its interrupt shadow. */
+static void __vmx_skip(u64 next_rip)
 {
-	vmcs_write(GUEST_RIP, vmcs_read(GUEST_RIP) +
-		   vmcs_read(VM_EXIT_INSTRUCTION_LEN));
+	vmcs_write(GUEST_RIP, next_rip);
 	vmcs_write(GUEST_INTERRUPTIBILITY_INFO,
 		   vmcs_read(GUEST_INTERRUPTIBILITY_INFO) &
 		   ~(u64)(GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS));
 }
 
-static void vmx_inject_ud(struct vmx_vcpu *vmx)
+static u64 vmx_next_rip(void)
 {
-	__vmx_queue_exception(vmx, X86_TRAP_UD, false, 0, 0);
+	return vmcs_read(GUEST_RIP) + vmcs_read(VM_EXIT_INSTRUCTION_LEN);
+}
+
+/* The instruction that exited has run. */
+static void vmx_skip(void)
+{
+	__vmx_skip(vmx_next_rip());
 }
 
 static void vmx_inject_gp(struct vmx_vcpu *vmx)
@@ -1446,94 +1425,48 @@ static void vmx_inject_gp(struct vmx_vcpu *vmx)
 	__vmx_queue_exception(vmx, X86_TRAP_GP, true, 0, 0);
 }
 
-static int vmx_handle_cpuid(struct vmx_vcpu *vmx)
-{
-	u32 eax = vmx->gprs[0], ebx, ecx = vmx->gprs[1], edx;
+/* exit.c's primitives.  RSP lives in the VMCS, the rest in gprs. */
 
-	mvm_handle_cpuid(&vmx->vcpu, vmx_get_cr4(), &eax, &ebx, &ecx, &edx);
-	vmx->gprs[0] = eax;
-	vmx->gprs[3] = ebx;
-	vmx->gprs[1] = ecx;
-	vmx->gprs[2] = edx;
-	vmx_skip();
-	return 0;
+static u64 vmx_get_gpr(struct mvm_vcpu *vcpu, unsigned int reg)
+{
+	u64 v;
+
+	if (reg != MVM_GPR_RSP)
+		return to_vmx(vcpu)->gprs[reg % MVM_NR_GPRS];
+	vmx_get(vcpu);
+	v = vmcs_read(GUEST_RSP);
+	vmx_put();
+	return v;
 }
 
-/* The generic code's MSR calls nest vmx_get(): the VMCS stays current. */
-static int vmx_handle_msr(struct vmx_vcpu *vmx, bool write)
+static void vmx_set_gpr(struct mvm_vcpu *vcpu, unsigned int reg, u64 val)
 {
-	u32 index = vmx->gprs[1];
-	u64 data;
-
-	if (write) {
-		data = (u32)vmx->gprs[0] | vmx->gprs[2] << 32;
-		if (mvm_guest_wrmsr(&vmx->vcpu, index, data))
-			vmx_inject_gp(vmx);
-		else
-			vmx_skip();
-		return 0;
+	if (reg != MVM_GPR_RSP) {
+		to_vmx(vcpu)->gprs[reg % MVM_NR_GPRS] = val;
+		return;
 	}
-	if (mvm_guest_rdmsr(&vmx->vcpu, index, &data)) {
-		vmx_inject_gp(vmx);
-		return 0;
-	}
-	vmx->gprs[0] = (u32)data;
-	vmx->gprs[2] = data >> 32;
-	vmx_skip();
-	return 0;
+	vmx_get(vcpu);
+	vmcs_write(GUEST_RSP, val);
+	vmx_put();
 }
 
-static int vmx_handle_xsetbv(struct vmx_vcpu *vmx)
+static void vmx_skip_to(struct mvm_vcpu *vcpu, u64 next_rip)
 {
-	u64 value = (u32)vmx->gprs[0] | vmx->gprs[2] << 32;
-
-	if (!(vmx_get_cr4() & X86_CR4_OSXSAVE))
-		vmx_inject_ud(vmx);
-	else if ((vmcs_read(GUEST_SS_AR_BYTES) >> 5) & 3 ||
-		 mvm_guest_xsetbv(&vmx->vcpu, vmx->gprs[1], value))
-		vmx_inject_gp(vmx);
-	else
-		vmx_skip();
-	return 0;
+	vmx_get(vcpu);
+	__vmx_skip(next_rip);
+	vmx_put();
 }
 
 /* SDM vol. 3, table 28-5: the I/O instruction's exit qualification. */
-static int vmx_handle_io(struct vmx_vcpu *vmx)
+static void vmx_decode_io(struct mvm_exit *exit)
 {
-	struct mvm_vcpu *vcpu = &vmx->vcpu;
 	u64 q = vmcs_read(EXIT_QUALIFICATION);
-	u64 next_rip = vmcs_read(GUEST_RIP) +
-		       vmcs_read(VM_EXIT_INSTRUCTION_LEN);
-	u8 size = (q & 7) + 1;
-	bool in = q & BIT(3);
-	u16 port = q >> 16;
-	int r;
 
-	if (size != 1 && size != 2 && size != 4)
-		return mvm_vcpu_exit_internal(vcpu, MVM_INTERNAL_UNEXPECTED,
-					      EXIT_REASON_IO_INSTRUCTION, q);
-	if (q & BIT(4)) {
-		vmx_put();
-		r = mvm_emulate_string_io(vcpu, port, size, in, q & BIT(5),
-					  0, -1);
-		vmx_get(vcpu);
-		return r;
-	}
-	if (in) {
-		vcpu->pending = (struct mvm_pending_read) {
-			.active = true, .size = size, .reg = 0,
-			.dst_size = size, .next_rip = next_rip,
-		};
-		r = mvm_handle_io(vcpu, MVM_SPACE_PIO, port, size, false, 0);
-		if (r <= 0)
-			vcpu->pending.active = false;
-		return r;
-	}
-	r = mvm_handle_io(vcpu, MVM_SPACE_PIO, port, size, true,
-			  vmx->gprs[0]);
-	if (r >= 0)
-		vmx_skip();
-	return r;
+	exit->hw_info = q;
+	exit->io = (typeof(exit->io)) {
+		.size = (q & 7) + 1, .in = q & BIT(3), .string = q & BIT(4),
+		.rep = q & BIT(5), .port = q >> 16,
+	};
 }
 
 /* SDM vol. 3, table 28-7: EPT violation exit qualification. */
@@ -1541,45 +1474,37 @@ static int vmx_handle_io(struct vmx_vcpu *vmx)
 #define EPT_QUAL_LINEAR_VALID	BIT(7)
 #define EPT_QUAL_TRANSLATED	BIT(8)
 
-static int vmx_handle_ept_violation(struct vmx_vcpu *vmx)
+static void vmx_decode_ept_violation(struct mvm_exit *exit)
 {
 	u64 q = vmcs_read(EXIT_QUALIFICATION);
-	u64 gpa = vmcs_read(GUEST_PHYSICAL_ADDRESS);
-	bool write = q & EPT_QUAL_WRITE;
-	int r;
 
-	vmx_put();
-	r = mvm_mmu_fault(&vmx->vcpu, gpa, write);
-	if (r == 1) {
-		if ((q & EPT_QUAL_LINEAR_VALID) && !(q & EPT_QUAL_TRANSLATED))
-			r = mvm_vcpu_exit_internal(&vmx->vcpu,
-						   MVM_INTERNAL_EMULATION,
-						   gpa, q);
-		else
-			r = mvm_emulate_mmio(&vmx->vcpu, gpa, write);
-	}
-	vmx_get(&vmx->vcpu);
-	return r;
+	exit->reason = MVM_VMEXIT_MMIO;
+	exit->hw_info = q;
+	exit->mmio.gpa = vmcs_read(GUEST_PHYSICAL_ADDRESS);
+	exit->mmio.write = q & EPT_QUAL_WRITE;
+	/* The access was the CPU's walk of the guest's page tables. */
+	exit->mmio.in_walk = (q & EPT_QUAL_LINEAR_VALID) &&
+			     !(q & EPT_QUAL_TRANSLATED);
 }
 
 /*
  * MOV to CR0/CR4 that touched a bit mvm owns, and every MOV to or from CR8,
  * which would otherwise reach the host's APIC TPR (SDM table 28-3, 25.3).
  */
-static int vmx_handle_cr(struct vmx_vcpu *vmx)
+static void vmx_handle_cr(struct vmx_vcpu *vmx, struct mvm_exit *exit)
 {
 	u64 q = vmcs_read(EXIT_QUALIFICATION);
 	unsigned int cr = q & 15, type = (q >> 4) & 3, reg = (q >> 8) & 15;
-	u64 val = reg == 4 ? vmcs_read(GUEST_RSP) : vmx->gprs[reg];
+	u64 val = reg == MVM_GPR_RSP ? vmcs_read(GUEST_RSP) : vmx->gprs[reg];
 	u64 old, efer;
 
 	if (cr == 8 && type == 1) {
-		if (reg == 4)
+		if (reg == MVM_GPR_RSP)
 			vmcs_write(GUEST_RSP, vmx->cr8);
 		else
 			vmx->gprs[reg] = vmx->cr8;
 		vmx_skip();
-		return 0;
+		return;
 	}
 	if (cr == 8 && type == 0) {
 		if (val > 15) {
@@ -1588,7 +1513,7 @@ static int vmx_handle_cr(struct vmx_vcpu *vmx)
 			vmx->cr8 = val;
 			vmx_skip();
 		}
-		return 0;
+		return;
 	}
 	/*
 	 * LMSW loads CR0 bits 3:0 and can set PE but not clear it; its source
@@ -1598,12 +1523,13 @@ static int vmx_handle_cr(struct vmx_vcpu *vmx)
 	if (type == 3) {
 		vmx_set_cr0((vmx_get_cr0() & ~0xeULL) | ((q >> 16) & 0xf));
 		vmx_skip();
-		return 0;
+		return;
 	}
-	if (type != 0 || (cr != 0 && cr != 4))
-		return mvm_vcpu_exit_internal(&vmx->vcpu,
-					      MVM_INTERNAL_UNEXPECTED,
-					      EXIT_REASON_CR_ACCESS, q);
+	if (type != 0 || (cr != 0 && cr != 4)) {
+		exit->reason = MVM_VMEXIT_UNEXPECTED;
+		exit->hw_info = q;
+		return;
+	}
 	if (cr == 4) {
 		/* No nested VMX; other bits are the hardware's to refuse. */
 		if (val & X86_CR4_VMXE) {
@@ -1612,7 +1538,7 @@ static int vmx_handle_cr(struct vmx_vcpu *vmx)
 			vmx_set_cr4(val);
 			vmx_skip();
 		}
-		return 0;
+		return;
 	}
 	old = vmx_get_cr0();
 	efer = vmcs_read(GUEST_IA32_EFER);
@@ -1621,7 +1547,7 @@ static int vmx_handle_cr(struct vmx_vcpu *vmx)
 	    ((val & X86_CR0_PG) && !(old & X86_CR0_PG) && (efer & EFER_LME) &&
 	     !(vmx_get_cr4() & X86_CR4_PAE))) {
 		vmx_inject_gp(vmx);
-		return 0;
+		return;
 	}
 	/* SDM vol. 3, 9.8.5: paging on with LME enters long mode. */
 	if ((val ^ old) & X86_CR0_PG && (efer & EFER_LME))
@@ -1629,7 +1555,6 @@ static int vmx_handle_cr(struct vmx_vcpu *vmx)
 			     efer & ~EFER_LMA);
 	vmx_set_cr0(val);
 	vmx_skip();
-	return 0;
 }
 
 /* SDM vol. 3, table 6-4. */
@@ -1639,11 +1564,10 @@ static bool vmx_contributory(u8 vector)
 					 vector <= X86_TRAP_GP);
 }
 
-static int vmx_shutdown(struct vmx_vcpu *vmx)
+static void vmx_shutdown(struct vmx_vcpu *vmx, struct mvm_exit *exit)
 {
-	vmx->vcpu.run->exit_reason = MVM_EXIT_SHUTDOWN;
+	exit->reason = MVM_VMEXIT_SHUTDOWN;
 	vmx_vmcs_reset(vmx);
-	return 1;
 }
 
 /*
@@ -1651,7 +1575,8 @@ static int vmx_shutdown(struct vmx_vcpu *vmx)
  * guest's CPU was delivering another exception, the pair becomes #DF, or
  * with #DF first a triple fault, as in SDM vol. 3, table 6-5.
  */
-static int vmx_reflect_exception(struct vmx_vcpu *vmx, u8 vector, u32 info)
+static void vmx_reflect_exception(struct vmx_vcpu *vmx, u8 vector, u32 info,
+				  struct mvm_exit *exit)
 {
 	u32 idt = vmcs_read(IDT_VECTORING_INFO_FIELD);
 	bool has_error = info & INTR_INFO_DELIVER_CODE_MASK;
@@ -1662,8 +1587,10 @@ static int vmx_reflect_exception(struct vmx_vcpu *vmx, u8 vector, u32 info)
 	if ((idt & VECTORING_INFO_VALID_MASK) &&
 	    (idt & VECTORING_INFO_TYPE_MASK) == INTR_TYPE_HARD_EXCEPTION &&
 	    vmx_contributory(vector)) {
-		if (first == X86_TRAP_DF)
-			return vmx_shutdown(vmx);
+		if (first == X86_TRAP_DF) {
+			vmx_shutdown(vmx, exit);
+			return;
+		}
 		if (first == X86_TRAP_PF || (vmx_contributory(first) &&
 					     vmx_contributory(vector))) {
 			vector = X86_TRAP_DF;
@@ -1672,36 +1599,36 @@ static int vmx_reflect_exception(struct vmx_vcpu *vmx, u8 vector, u32 info)
 		}
 	}
 	__vmx_queue_exception(vmx, vector, has_error, error, 0);
-	return 0;
 }
 
-static int vmx_handle_exception(struct vmx_vcpu *vmx)
+static void vmx_handle_exception(struct vmx_vcpu *vmx, struct mvm_exit *exit)
 {
 	u32 info = vmx->exit_intr_info;
 	u8 vector = info & INTR_INFO_VECTOR_MASK;
 
 	/* vmx_handle_exit_irqoff() has handed both to the host. */
 	if ((info & INTR_INFO_INTR_TYPE_MASK) == INTR_TYPE_NMI_INTR)
-		return 0;
+		return;
 	switch (vector) {
 	case X86_TRAP_MC:
-		return 0;
+		break;
 	case X86_TRAP_AC:
 		__vmx_queue_exception(vmx, X86_TRAP_AC, true,
 				      vmcs_read(VM_EXIT_INTR_ERROR_CODE), 0);
-		return 0;
+		break;
 	case X86_TRAP_DF:
 	case X86_TRAP_TS:
 	case X86_TRAP_NP:
 	case X86_TRAP_SS:
 	case X86_TRAP_GP:
-		return vmx_reflect_exception(vmx, vector, info);
+		vmx_reflect_exception(vmx, vector, info, exit);
+		break;
 	case X86_TRAP_DB:
 		vmx->dr6 |= vmcs_read(EXIT_QUALIFICATION);
 		fallthrough;
 	default:
 		__vmx_queue_exception(vmx, vector, false, 0, 0);
-		return 0;
+		break;
 	}
 }
 
@@ -1732,26 +1659,46 @@ static void vmx_reinject(struct vmx_vcpu *vmx)
 	vmcs_write(VM_ENTRY_INTR_INFO_FIELD, info);
 }
 
-static int vmx_handle_exit(struct vmx_vcpu *vmx, bool failed)
+/* What exit.c reports whatever the exit: RIP and MVM_RUN_IF_FLAG. */
+static void vmx_exit_state(struct mvm_exit *exit)
 {
-	struct mvm_vcpu *vcpu = &vmx->vcpu;
-	struct mvm_run *run = vcpu->run;
-	u32 reason;
+	exit->rip = vmcs_read(GUEST_RIP);
+	exit->interruptible = (vmcs_read(GUEST_RFLAGS) & X86_EFLAGS_IF) &&
+			      !(vmcs_read(GUEST_INTERRUPTIBILITY_INFO) &
+				(GUEST_INTR_STATE_STI |
+				 GUEST_INTR_STATE_MOV_SS));
+}
 
-	if (failed) {
-		run->exit_reason = MVM_EXIT_FAIL_ENTRY;
-		run->fail_entry.hardware_reason = 0;
-		run->fail_entry.info[0] = vmcs_read(VM_INSTRUCTION_ERROR);
-		run->fail_entry.info[1] = 0;
-		return 1;
+/* An instruction exit for exit.c; VMX always gives the length. */
+static void vmx_exit_insn(struct mvm_exit *exit, u32 reason)
+{
+	exit->reason = reason;
+	exit->next_rip = vmx_next_rip();
+	exit->skip_by_decode = false;
+}
+
+/* CPUID reflects CR4.OSXSAVE and PKE; XSETBV checks OSXSAVE and CPL. */
+static void vmx_exit_mode(struct mvm_exit *exit, u32 reason)
+{
+	vmx_exit_insn(exit, reason);
+	exit->mode.cr4 = vmx_get_cr4();
+	exit->mode.cpl = reason == MVM_VMEXIT_XSETBV ?
+			 (vmcs_read(GUEST_SS_AR_BYTES) >> 5) & 3 : 0;
+}
+
+static void vmx_decode_exit(struct vmx_vcpu *vmx, struct mvm_exit *exit)
+{
+	u32 reason = vmx->exit_reason;
+
+	vmx_exit_state(exit);
+	if (vmx->vmfail) {
+		exit->reason = MVM_VMEXIT_FAIL_ENTRY;
+		exit->hw_reason = 0;
+		exit->fail_entry.info[0] = vmcs_read(VM_INSTRUCTION_ERROR);
+		exit->fail_entry.info[1] = 0;
+		return;
 	}
-	reason = vmx->exit_reason;
-	run->rip = vmcs_read(GUEST_RIP);
-
-	run->flags = (vmcs_read(GUEST_RFLAGS) & X86_EFLAGS_IF) &&
-		     !(vmcs_read(GUEST_INTERRUPTIBILITY_INFO) &
-		       (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS)) ?
-		     MVM_RUN_IF_FLAG : 0;
+	exit->hw_reason = reason;
 	/* EFER.LMA may have changed under CR0.PG writes that did not exit. */
 	vmx_set_efer(vmcs_read(GUEST_IA32_EFER));
 
@@ -1761,50 +1708,61 @@ static int vmx_handle_exit(struct vmx_vcpu *vmx, bool failed)
 	 * userspace sees the failed entry, as under KVM.
 	 */
 	if (reason & VMX_EXIT_REASONS_FAILED_VMENTRY) {
-		run->exit_reason = MVM_EXIT_FAIL_ENTRY;
-		run->fail_entry.hardware_reason = reason;
-		run->fail_entry.info[0] = vmcs_read(EXIT_QUALIFICATION);
-		run->fail_entry.info[1] = 0;
-		return 1;
+		exit->reason = MVM_VMEXIT_FAIL_ENTRY;
+		exit->fail_entry.info[0] = vmcs_read(EXIT_QUALIFICATION);
+		exit->fail_entry.info[1] = 0;
+		return;
 	}
 	vmx_reinject(vmx);
 
+	exit->reason = MVM_VMEXIT_NONE;
 	switch (reason & VMX_EXIT_REASON_BASIC) {
 	case EXIT_REASON_EXTERNAL_INTERRUPT:
 	case EXIT_REASON_PREEMPTION_TIMER:
-		return 0;
+		break;
 	case EXIT_REASON_EXCEPTION_NMI:
-		return vmx_handle_exception(vmx);
+		vmx_handle_exception(vmx, exit);
+		break;
 	case EXIT_REASON_INTERRUPT_WINDOW:
 		vmx_set_proc(CPU_BASED_INTR_WINDOW_EXITING, false);
-		return 0;
+		break;
 	case EXIT_REASON_NMI_WINDOW:
 		vmx_set_proc(CPU_BASED_NMI_WINDOW_EXITING, false);
-		return 0;
+		break;
 	case EXIT_REASON_CPUID:
-		return vmx_handle_cpuid(vmx);
-	case EXIT_REASON_HLT:
-		vmx_skip();
-		return MVM_RUN_HALT;
-	case EXIT_REASON_IO_INSTRUCTION:
-		return vmx_handle_io(vmx);
-	case EXIT_REASON_MSR_READ:
-		return vmx_handle_msr(vmx, false);
-	case EXIT_REASON_MSR_WRITE:
-		return vmx_handle_msr(vmx, true);
-	case EXIT_REASON_EPT_VIOLATION:
-		return vmx_handle_ept_violation(vmx);
-	case EXIT_REASON_CR_ACCESS:
-		return vmx_handle_cr(vmx);
+		vmx_exit_mode(exit, MVM_VMEXIT_CPUID);
+		break;
 	case EXIT_REASON_XSETBV:
-		return vmx_handle_xsetbv(vmx);
+		vmx_exit_mode(exit, MVM_VMEXIT_XSETBV);
+		break;
+	case EXIT_REASON_HLT:
+		vmx_exit_insn(exit, MVM_VMEXIT_HLT);
+		break;
+	case EXIT_REASON_IO_INSTRUCTION:
+		vmx_exit_insn(exit, MVM_VMEXIT_IO);
+		vmx_decode_io(exit);
+		break;
+	case EXIT_REASON_MSR_READ:
+		vmx_exit_insn(exit, MVM_VMEXIT_MSR_READ);
+		break;
+	case EXIT_REASON_MSR_WRITE:
+		vmx_exit_insn(exit, MVM_VMEXIT_MSR_WRITE);
+		break;
 	case EXIT_REASON_INVD:
+		vmx_exit_insn(exit, MVM_VMEXIT_INVD);
+		break;
 	case EXIT_REASON_WBINVD:
-		/* Guest memory is write-back and coherent: nothing to do. */
-		vmx_skip();
-		return 0;
+		vmx_exit_insn(exit, MVM_VMEXIT_WBINVD);
+		break;
+	case EXIT_REASON_EPT_VIOLATION:
+		vmx_decode_ept_violation(exit);
+		break;
+	case EXIT_REASON_CR_ACCESS:
+		vmx_handle_cr(vmx, exit);
+		break;
 	case EXIT_REASON_TRIPLE_FAULT:
-		return vmx_shutdown(vmx);
+		vmx_shutdown(vmx, exit);
+		break;
 	case EXIT_REASON_VMCALL:
 	case EXIT_REASON_VMCLEAR:
 	case EXIT_REASON_VMLAUNCH:
@@ -1824,16 +1782,16 @@ static int vmx_handle_exit(struct vmx_vcpu *vmx, bool failed)
 	case EXIT_REASON_MONITOR_INSTRUCTION:
 	case MVM_VMX_EXIT_RSM:
 		/* Nothing the guest may run: as on a CPU without VMX. */
-		vmx_inject_ud(vmx);
-		return 0;
+		exit->reason = MVM_VMEXIT_UD;
+		break;
 	default:
-		return mvm_vcpu_exit_internal(vcpu, MVM_INTERNAL_UNEXPECTED,
-					      reason,
-					      vmcs_read(EXIT_QUALIFICATION));
+		exit->reason = MVM_VMEXIT_UNEXPECTED;
+		exit->hw_info = vmcs_read(EXIT_QUALIFICATION);
+		break;
 	}
 }
 
-static int vmx_vcpu_run(struct mvm_vcpu *vcpu)
+static int vmx_vcpu_run(struct mvm_vcpu *vcpu, struct mvm_exit *exit)
 {
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
 	int r;
@@ -1845,18 +1803,19 @@ static int vmx_vcpu_run(struct mvm_vcpu *vcpu)
 	}
 	vmx_inject_events(vmx);
 	r = vmx_enter(vmx);
-	if (r < 0 || r == 1) {
-		vmx_put();
-		return r < 0 ? r : 0;
+	if (r == -EAGAIN) {
+		exit->reason = MVM_VMEXIT_RETRY;
+		r = 0;
+	} else if (!r) {
+		vmx_decode_exit(vmx, exit);
 	}
-	r = vmx_handle_exit(vmx, r == 2);
 	/*
 	 * After a failed VM entry, VMfail or a failure on guest state (SDM
 	 * vol. 3, 27.8), VMCLEAR the VMCS: its launch state is then known to
 	 * be clear, the next entry is a VMLAUNCH from a freshly loaded VMCS,
 	 * and, as after any move, TLBs are flushed first.
 	 */
-	if (vcpu->run->exit_reason == MVM_EXIT_FAIL_ENTRY) {
+	if (!r && exit->reason == MVM_VMEXIT_FAIL_ENTRY) {
 		local_irq_disable();
 		vmx_clear_this_cpu(vmx);
 		local_irq_enable();
@@ -1877,6 +1836,9 @@ const struct mvm_backend_ops vmx_backend_ops = {
 	.vcpu_alloc = vmx_vcpu_alloc,
 	.vcpu_free = vmx_vcpu_free,
 	.vcpu_run = vmx_vcpu_run,
+	.get_gpr = vmx_get_gpr,
+	.set_gpr = vmx_set_gpr,
+	.skip = vmx_skip_to,
 	.get_regs = vmx_get_regs,
 	.set_regs = vmx_set_regs,
 	.get_sregs = vmx_get_sregs,
