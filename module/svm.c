@@ -1402,6 +1402,18 @@ static int svm_vcpu_run(struct mvm_vcpu *vcpu)
 		if (!r)
 			return 0;
 	}
+	/*
+	 * QEMU's TCG drops the interrupt shadow at a nested page fault on the
+	 * fetch of the instruction in it, before that instruction has run;
+	 * hardware keeps it (15.21.5).  Put it back, or an NMI or interrupt
+	 * comes one instruction early: after a snapshot is restored into a
+	 * fresh VM, whose nested tables are empty, for instance.
+	 */
+	if ((svm->entry_int_state & SVM_INTERRUPT_SHADOW_MASK) &&
+	    c->exit_code == SVM_EXIT_NPF &&
+	    !(c->exit_int_info & SVM_EXITINTINFO_VALID) &&
+	    svm->vmcb->save.rip == svm->entry_save.rip)
+		c->int_state |= SVM_INTERRUPT_SHADOW_MASK;
 	return svm_handle_exit(svm);
 }
 
