@@ -99,37 +99,31 @@ static void guest_irq_window(void)
 
 static const char str_buf[4] = "abcd";
 
-static void guest_sti_shadow(void)
-{
-	const char *p = str_buf;
-	uint64_t n = 2;
+/*
+ * A REP OUTS of two bytes right after @before, which leaves the guest in an
+ * interrupt shadow, then CLI.
+ */
+#define SHADOW_GUEST(name, before)					\
+	static void name(void)						\
+	{								\
+		const char *p = str_buf;				\
+		uint64_t n = 2;						\
+									\
+		note(1);						\
+		__asm__ volatile(before					\
+				 "rep outsb\n\t"			\
+				 "cli"					\
+				 : "+S"(p), "+c"(n) : "d"(STR_PORT)	\
+				 : "rax", "memory");			\
+		note(2);						\
+		GUEST_DONE();						\
+	}
 
-	note(1);
-	__asm__ volatile("cli\n\t"
-			 "sti\n\t"
-			 "rep outsb\n\t"
-			 "cli"
-			 : "+S"(p), "+c"(n) : "d"(STR_PORT) : "memory");
-	note(2);
-	GUEST_DONE();
-}
-
-static void guest_movss_shadow(void)
-{
-	const char *p = str_buf;
-	uint64_t n = 2;
-
-	note(1);
-	__asm__ volatile("sti\n\t"
-			 "nop\n\t"
-			 "mov %%ss, %%eax\n\t"
-			 "mov %%eax, %%ss\n\t"
-			 "rep outsb\n\t"
-			 "cli"
-			 : "+S"(p), "+c"(n) : "d"(STR_PORT) : "rax", "memory");
-	note(2);
-	GUEST_DONE();
-}
+/* STI with IF clear: the next instruction is in its shadow. */
+SHADOW_GUEST(guest_sti_shadow, "cli\n\tsti\n\t")
+/* MOV SS with IF set (after the STI's own shadow, a NOP). */
+SHADOW_GUEST(guest_movss_shadow,
+	     "sti\n\tnop\n\tmov %%ss, %%eax\n\tmov %%eax, %%ss\n\t")
 
 static void guest_nmi(void)
 {
@@ -220,16 +214,24 @@ static int backend(void)
 	return open_ioctl_close(MVM_DEV, MVM_CHECK_EXTENSION, MVM_CAP_BACKEND);
 }
 
+static const struct {
+	unsigned int vector;
+	guest_handler_t fn;
+} handlers[] = {
+	{ VEC_A, irq_handler }, { VEC_B, irq_handler },
+	{ NMI_VECTOR, nmi_handler }, { GP_VECTOR, gp_handler },
+	{ PF_VECTOR, pf_handler },
+};
+
+/* A long-mode guest at @guest, with the handlers above. */
 static struct vcpu *new_vcpu(void (*guest)(void))
 {
-	struct vm *vm = vm_create(GUEST_MIB);
-	struct vcpu *vcpu = vcpu_create(vm, 0);
+	struct vcpu *vcpu = vcpu_create(vm_create(GUEST_MIB), 0);
+	unsigned int i;
 
-	vm_install_handler(vm, VEC_A, irq_handler);
-	vm_install_handler(vm, VEC_B, irq_handler);
-	vm_install_handler(vm, NMI_VECTOR, nmi_handler);
-	vm_install_handler(vm, GP_VECTOR, gp_handler);
-	vm_install_handler(vm, PF_VECTOR, pf_handler);
+	for (i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++)
+		vm_install_handler(vcpu->vm, handlers[i].vector,
+				   handlers[i].fn);
 	vcpu_setup_long(vcpu, guest);
 	return vcpu;
 }
@@ -434,6 +436,42 @@ static uint32_t run_sync(struct vcpu *vcpu)
 	return uc.args[0];
 }
 
+/* What a guest_log entry must be: @val under @mask (0: anything). */
+struct want {
+	uint64_t val, mask;
+};
+
+#define W(v)	{ (v), ~0ULL }
+#define WLOW(v)	{ (v), 0xfff }	/* the vector and kind, not RCX */
+#define WANY	{ 0, 0 }
+
+/* copy_and_compare(), then the original's log against @want. */
+static int copy_check_log(struct vcpu *vcpu, hook_fn hook,
+			  unsigned int min_exits, const struct want *want,
+			  unsigned int n)
+{
+	unsigned int i;
+	int r = copy_and_compare(vcpu, hook, min_exits);
+
+	if (r)
+		return r;
+	for (i = 0; i < n; i++) {
+		uint64_t got = guest_log_at(vcpu, i);
+
+		CHECK((got & want[i].mask) == want[i].val,
+		      "log %u is %#" PRIx64 ", want %#" PRIx64, i, got,
+		      want[i].val);
+	}
+	return KTAP_PASS;
+}
+
+#define COPY_CHECK_LOG(vcpu, hook, min_exits, ...)			\
+	({								\
+		static const struct want __w[] = { __VA_ARGS__ };	\
+		copy_check_log(vcpu, hook, min_exits, __w,		\
+			       sizeof(__w) / sizeof(__w[0]));		\
+	})
+
 /* --- points ------------------------------------------------------------------ */
 
 /* Two interrupts pending while IF is clear: taken, highest first, at STI. */
@@ -442,7 +480,6 @@ static int point_irq_pending(void)
 	struct vcpu *vcpu = new_vcpu(guest_irq_window);
 	struct mvm_vcpu_events ev;
 	struct mvm_regs regs;
-	int r;
 
 	CHECK(run_sync(vcpu) == 1, "stage");
 	queue_irq(vcpu, VEC_A);
@@ -457,14 +494,8 @@ static int point_irq_pending(void)
 	      (unsigned long long)ev.interrupt.pending[0],
 	      ev.interrupt.injected);
 	CHECK(ev.flags == MVM_VCPU_EVENTS_PENDING, "flags %#x", ev.flags);
-	r = copy_and_compare(vcpu, NULL, 1);
-	if (r)
-		return r;
-	CHECK((guest_log_at(vcpu, 1) & 0xfff) == (0x100 | VEC_B) &&
-	      (guest_log_at(vcpu, 2) & 0xfff) == (0x100 | VEC_A),
-	      "log %#" PRIx64 " %#" PRIx64, guest_log_at(vcpu, 1),
-	      guest_log_at(vcpu, 2));
-	return KTAP_PASS;
+	return COPY_CHECK_LOG(vcpu, NULL, 1, W(1), WLOW(0x100 | VEC_B),
+			      WLOW(0x100 | VEC_A), W(2));
 }
 
 /*
@@ -479,7 +510,6 @@ static int shadow_point(void (*guest)(void), unsigned int want)
 {
 	struct vcpu *vcpu = new_vcpu(guest);
 	struct mvm_vcpu_events ev;
-	int r;
 
 	vcpu_run(vcpu);
 	CHECK(vcpu->run->exit_reason == MVM_EXIT_IO &&
@@ -495,14 +525,8 @@ static int shadow_point(void (*guest)(void), unsigned int want)
 	CHECK(ev.interrupt.shadow == want, "shadow %#x, want %#x",
 	      ev.interrupt.shadow, want);
 	CHECK(!(vcpu->run->flags & MVM_RUN_IF_FLAG), "MVM_RUN_IF_FLAG set");
-	r = copy_and_compare(vcpu, NULL, 2);
-	if (r)
-		return r;
 	/* The NMI came after the REP OUTS (RCX 0), before the CLI. */
-	CHECK(guest_log_at(vcpu, 1) == 0x200 && guest_log_at(vcpu, 3) == 2,
-	      "log %#" PRIx64 " %#" PRIx64, guest_log_at(vcpu, 1),
-	      guest_log_at(vcpu, 3));
-	return KTAP_PASS;
+	return COPY_CHECK_LOG(vcpu, NULL, 2, W(1), W(0x200), WANY, W(2));
 }
 
 static int point_sti_shadow(void)
@@ -578,7 +602,6 @@ static int point_halted(void)
 {
 	struct vcpu *vcpu = new_vcpu(guest_halt);
 	struct mvm_vcpu_events ev;
-	int r;
 
 	install_kick_handler(SIGALRM);
 	CHECK(run_sync(vcpu) == 1, "stage");
@@ -586,13 +609,7 @@ static int point_halted(void)
 	get_events(vcpu, &ev);
 	CHECK(ev.halted == 1 && !ev.interrupt.shadow, "halted %u shadow %#x",
 	      ev.halted, ev.interrupt.shadow);
-	r = copy_and_compare(vcpu, halt_hook, 1);
-	if (r)
-		return r;
-	CHECK((guest_log_at(vcpu, 0) & 0xfff) == (0x100 | VEC_A) &&
-	      guest_log_at(vcpu, 1) == 1, "log %#" PRIx64 " %#" PRIx64,
-	      guest_log_at(vcpu, 0), guest_log_at(vcpu, 1));
-	return KTAP_PASS;
+	return COPY_CHECK_LOG(vcpu, halt_hook, 1, WLOW(0x100 | VEC_A), W(1));
 }
 
 /*
@@ -606,7 +623,6 @@ static int point_port_read(void)
 	struct mvm_vcpu_events ev;
 	struct mvm_regs regs;
 	uint64_t rip;
-	int r;
 
 	vcpu_run(vcpu);
 	CHECK(vcpu->run->exit_reason == MVM_EXIT_IO &&
@@ -631,13 +647,31 @@ static int point_port_read(void)
 	      rip);
 	get_events(vcpu, &ev);
 
-	r = copy_and_compare(vcpu, NULL, 2);
-	if (r)
-		return r;
-	CHECK(guest_log_at(vcpu, 0) == 0x5a &&
-	      guest_log_at(vcpu, 1) == 0x11223344, "log %#" PRIx64 " %#" PRIx64,
-	      guest_log_at(vcpu, 0), guest_log_at(vcpu, 1));
-	return KTAP_PASS;
+	return COPY_CHECK_LOG(vcpu, NULL, 2, W(0x5a), W(0x11223344));
+}
+
+/*
+ * From the guest's SYNC(1): the IDT goes outside every slot, @irq (if not
+ * 0) is queued, and the next run must end in MVM_INTERNAL_EMULATION, the
+ * delivery cut short by the exit on the IDT.  0, or -1.
+ */
+static int run_into_idt_hole(struct vcpu *vcpu, uint32_t irq)
+{
+	struct mvm_sregs sregs;
+
+	if (run_sync(vcpu) != 1)
+		return -1;
+	vcpu_get_sregs(vcpu, &sregs);
+	sregs.idt.base = IDT_HOLE;
+	vcpu_set_sregs(vcpu, &sregs);
+	if (irq)
+		queue_irq(vcpu, irq);
+	vcpu_run(vcpu);
+	if (vcpu->run->exit_reason == MVM_EXIT_INTERNAL_ERROR &&
+	    vcpu->run->internal.suberror == MVM_INTERNAL_EMULATION)
+		return 0;
+	vcpu_describe_exit(vcpu);
+	return -1;
 }
 
 static void idt_slot_hook(struct vcpu *vcpu, unsigned int step)
@@ -668,32 +702,15 @@ static int point_exception_delivery(void)
 {
 	struct vcpu *vcpu = new_vcpu(guest_wrmsr_gp);
 	struct mvm_vcpu_events ev;
-	struct mvm_sregs sregs;
-	int r;
 
-	CHECK(run_sync(vcpu) == 1, "stage");
-	vcpu_get_sregs(vcpu, &sregs);
-	sregs.idt.base = IDT_HOLE;
-	vcpu_set_sregs(vcpu, &sregs);
-	vcpu_run(vcpu);
-	if (vcpu->run->exit_reason != MVM_EXIT_INTERNAL_ERROR)
-		vcpu_describe_exit(vcpu);
-	CHECK(vcpu->run->exit_reason == MVM_EXIT_INTERNAL_ERROR &&
-	      vcpu->run->internal.suberror == MVM_INTERNAL_EMULATION,
-	      "exit %s", exit_reason_str(vcpu->run->exit_reason));
+	CHECK(!run_into_idt_hole(vcpu, 0), "no exit in the delivery");
 	get_events(vcpu, &ev);
 	CHECK(ev.exception.injected == 1 && ev.exception.vector == GP_VECTOR &&
 	      ev.exception.has_error == 1 && ev.exception.error_code == 0,
 	      "exception injected %u vector %u has_error %u error %#x",
 	      ev.exception.injected, ev.exception.vector,
 	      ev.exception.has_error, ev.exception.error_code);
-	r = copy_and_compare(vcpu, idt_slot_hook, 2);
-	if (r)
-		return r;
-	CHECK(guest_log_at(vcpu, 0) == 0x300 && guest_log_at(vcpu, 1) == 1,
-	      "log %#" PRIx64 " %#" PRIx64, guest_log_at(vcpu, 0),
-	      guest_log_at(vcpu, 1));
-	return KTAP_PASS;
+	return COPY_CHECK_LOG(vcpu, idt_slot_hook, 2, W(0x300), W(1));
 }
 
 /*
@@ -704,33 +721,16 @@ static int point_irq_delivery(void)
 {
 	struct vcpu *vcpu = new_vcpu(guest_irq_delivery);
 	struct mvm_vcpu_events ev;
-	struct mvm_sregs sregs;
-	int r;
 
-	CHECK(run_sync(vcpu) == 1, "stage");
-	vcpu_get_sregs(vcpu, &sregs);
-	sregs.idt.base = IDT_HOLE;
-	vcpu_set_sregs(vcpu, &sregs);
-	queue_irq(vcpu, VEC_A);
-	vcpu_run(vcpu);
-	if (vcpu->run->exit_reason != MVM_EXIT_INTERNAL_ERROR)
-		vcpu_describe_exit(vcpu);
-	CHECK(vcpu->run->exit_reason == MVM_EXIT_INTERNAL_ERROR &&
-	      vcpu->run->internal.suberror == MVM_INTERNAL_EMULATION,
-	      "exit %s", exit_reason_str(vcpu->run->exit_reason));
+	CHECK(!run_into_idt_hole(vcpu, VEC_A), "no exit in the delivery");
 	get_events(vcpu, &ev);
 	CHECK(ev.interrupt.injected == 1 && ev.interrupt.vector == VEC_A &&
 	      !pending_bit(&ev, VEC_A) && !ev.exception.injected,
 	      "interrupt injected %u vector %#x, pending %d",
 	      ev.interrupt.injected, ev.interrupt.vector,
 	      pending_bit(&ev, VEC_A));
-	r = copy_and_compare(vcpu, idt_slot_hook, 2);
-	if (r)
-		return r;
-	CHECK(guest_log_at(vcpu, 0) == (0x100 | VEC_A | 7 << 12) &&
-	      guest_log_at(vcpu, 1) == 1, "log %#" PRIx64 " %#" PRIx64,
-	      guest_log_at(vcpu, 0), guest_log_at(vcpu, 1));
-	return KTAP_PASS;
+	return COPY_CHECK_LOG(vcpu, idt_slot_hook, 2,
+			      W(0x100 | VEC_A | 7 << 12), W(1));
 }
 
 /*
@@ -743,7 +743,6 @@ static int point_set_injected(void)
 	struct vcpu *vcpu = new_vcpu(guest_injected);
 	struct mvm_vcpu_events ev, back;
 	struct mvm_sregs sregs;
-	int r;
 
 	CHECK(run_sync(vcpu) == 1, "stage");
 	vcpu_get_sregs(vcpu, &sregs);
@@ -760,14 +759,8 @@ static int point_set_injected(void)
 	ev.exception.pending = 0;
 	ev.exception.injected = 1;
 	CHECK(!memcmp(&ev, &back, sizeof(ev)), "read back differs");
-	r = copy_and_compare(vcpu, NULL, 1);
-	if (r)
-		return r;
-	CHECK(guest_log_at(vcpu, 0) == (0x400 | 6 << 12) &&
-	      guest_log_at(vcpu, 1) == 0x1234000 && guest_log_at(vcpu, 2) == 1,
-	      "log %#" PRIx64 " %#" PRIx64, guest_log_at(vcpu, 0),
-	      guest_log_at(vcpu, 1));
-	return KTAP_PASS;
+	return COPY_CHECK_LOG(vcpu, NULL, 1, W(0x400 | 6 << 12), W(0x1234000),
+			      W(1));
 }
 
 /* --- the ioctls themselves -------------------------------------------------- */
