@@ -1918,6 +1918,33 @@ static int vmx_handle_exit(struct vmx_vcpu *vmx, bool failed)
 	}
 }
 
+/*
+ * An exit on a fault of an IRET that had already unblocked NMIs (SDM vol.
+ * 3, 28.2.3: "NMI unblocking due to IRET", bit 12 of the EPT violation's
+ * qualification and of the exception's interruption information; with
+ * virtual NMIs).  The IRET runs again, so the blocking must be back, or a
+ * pending NMI comes in on the old handler's frame: for instance the first
+ * IRET of an NMI handler restored into a fresh VM, whose stack page is not
+ * in the EPT tables yet.
+ */
+static void vmx_iret_reblock_nmi(struct vmx_vcpu *vmx)
+{
+	u32 basic = vmx->exit_reason & VMX_EXIT_REASON_BASIC;
+	bool unblocked;
+
+	if (basic == EXIT_REASON_EPT_VIOLATION)
+		unblocked = vmcs_read(EXIT_QUALIFICATION) & BIT(12);
+	else if (basic == EXIT_REASON_EXCEPTION_NMI)
+		unblocked = vmx->exit_intr_info & INTR_INFO_UNBLOCK_NMI;
+	else
+		return;
+	if (unblocked &&
+	    !(vmcs_read(IDT_VECTORING_INFO_FIELD) & VECTORING_INFO_VALID_MASK))
+		vmcs_write(GUEST_INTERRUPTIBILITY_INFO,
+			   vmcs_read(GUEST_INTERRUPTIBILITY_INFO) |
+			   GUEST_INTR_STATE_NMI);
+}
+
 static int vmx_vcpu_run(struct mvm_vcpu *vcpu)
 {
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
@@ -1934,6 +1961,8 @@ static int vmx_vcpu_run(struct mvm_vcpu *vcpu)
 		vmx_put();
 		return r < 0 ? r : 0;
 	}
+	if (!r)
+		vmx_iret_reblock_nmi(vmx);
 	r = vmx_handle_exit(vmx, r == 2);
 	/*
 	 * After a failed VM entry, VMfail or a failure on guest state (SDM
