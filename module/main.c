@@ -145,6 +145,8 @@ static long mvm_check_extension(unsigned long cap)
 		return MVM_NR_POSTED;
 	case MVM_CAP_GPA_BITS:
 		return mvm_mmu_gpa_bits();
+	case MVM_CAP_VCPU_EVENTS:
+		return 1;
 	default:
 		return 0;
 	}

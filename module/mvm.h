@@ -63,6 +63,11 @@ struct mvm_vm;
  * @get_regs, @set_regs, @get_sregs, @set_sregs: the state of
  *		struct mvm_regs and struct mvm_sregs.  The set functions get
  *		state that mvm_check_sregs() accepted.
+ * @get_events:	fill in, of struct mvm_vcpu_events (zeroed by the caller),
+ *		what the backend keeps: the injected exception, interrupt or
+ *		NMI, the interrupt shadow and NMI masking.
+ * @set_events:	set them, from events that mvm_check_events() accepted
+ *		(exception.pending already folded into exception.injected).
  * @get_msr, @set_msr: one MSR of those state.c's mvm_msr_check() knows.
  * @get_debugregs, @set_debugregs: DR0-3, DR6, DR7.
  * @queue_exception: deliver exception @vector (with @error if @has_error;
@@ -90,6 +95,10 @@ struct mvm_backend_ops {
 	void (*get_sregs)(struct mvm_vcpu *vcpu, struct mvm_sregs *sregs);
 	void (*set_sregs)(struct mvm_vcpu *vcpu,
 			  const struct mvm_sregs *sregs);
+	void (*get_events)(struct mvm_vcpu *vcpu,
+			   struct mvm_vcpu_events *ev);
+	void (*set_events)(struct mvm_vcpu *vcpu,
+			   const struct mvm_vcpu_events *ev);
 	int (*get_msr)(struct mvm_vcpu *vcpu, u32 index, u64 *data);
 	int (*set_msr)(struct mvm_vcpu *vcpu, u32 index, u64 data);
 	void (*get_debugregs)(struct mvm_vcpu *vcpu,

@@ -528,6 +528,89 @@ static u64 *svm_save_msr(struct vmcb_save_area *save, u32 index)
 	return NULL;
 }
 
+/*
+ * Events.  EVENTINJ holds the one event the next VMRUN delivers (15.20):
+ * what mvm injected, or what an exit cut short (svm_reinject()).  The
+ * VMCB has one interrupt shadow bit for STI and MOV SS alike (15.21.5):
+ * with IF clear it can only be MOV SS's, with IF set it is reported as
+ * STI's.  NMI masking is mvm's own (svm_inject_events()): blocked from
+ * the injection until the handler's IRET has run.
+ */
+static void svm_get_events(struct mvm_vcpu *vcpu, struct mvm_vcpu_events *ev)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+	const struct vmcb_control_area *c = &svm->vmcb->control;
+	const struct vmcb_save_area *save = &svm->vmcb->save;
+	u32 inj = c->event_inj;
+	u8 vector = inj & SVM_EVTINJ_VEC_MASK;
+
+	if (inj & SVM_EVTINJ_VALID) {
+		switch (inj & SVM_EVTINJ_TYPE_MASK) {
+		case SVM_EVTINJ_TYPE_EXEPT:
+			ev->exception.injected = 1;
+			ev->exception.vector = vector;
+			if (inj & SVM_EVTINJ_VALID_ERR) {
+				ev->exception.has_error = 1;
+				ev->exception.error_code = c->event_inj_err;
+			}
+			break;
+		case SVM_EVTINJ_TYPE_INTR:
+			ev->interrupt.injected = 1;
+			ev->interrupt.vector = vector;
+			break;
+		case SVM_EVTINJ_TYPE_NMI:
+			ev->nmi.injected = 1;
+			break;
+		}
+	}
+	if (c->int_state & SVM_INTERRUPT_SHADOW_MASK)
+		ev->interrupt.shadow = save->rflags & X86_EFLAGS_IF ?
+				       MVM_SHADOW_STI : MVM_SHADOW_MOV_SS;
+	/* Past the intercepted IRET, NMIs are open (svm_inject_events()). */
+	ev->nmi.masked = svm->nmi_masked &&
+			 !(svm->nmi_iret && save->rip != svm->nmi_iret_rip);
+}
+
+static void svm_set_events(struct mvm_vcpu *vcpu,
+			   const struct mvm_vcpu_events *ev)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+	struct vmcb *vmcb = svm->vmcb;
+	struct vmcb_control_area *c = &vmcb->control;
+	u32 inj = 0, err = 0;
+
+	if (ev->exception.injected) {
+		inj = ev->exception.vector | SVM_EVTINJ_TYPE_EXEPT;
+		if (ev->exception.has_error) {
+			inj |= SVM_EVTINJ_VALID_ERR;
+			err = ev->exception.error_code;
+		}
+	} else if (ev->interrupt.injected) {
+		inj = ev->interrupt.vector | SVM_EVTINJ_TYPE_INTR;
+	} else if (ev->nmi.injected) {
+		inj = NMI_VECTOR | SVM_EVTINJ_TYPE_NMI;
+	}
+	c->event_inj = inj ? inj | SVM_EVTINJ_VALID : 0;
+	c->event_inj_err = err;
+
+	if (ev->interrupt.shadow)
+		c->int_state |= SVM_INTERRUPT_SHADOW_MASK;
+	else
+		c->int_state &= ~SVM_INTERRUPT_SHADOW_MASK;
+
+	/* An IRET step that had not started yet: the guest's own TF back. */
+	if (svm->nmi_step && !svm->nmi_step_tf)
+		vmcb->save.rflags &= ~X86_EFLAGS_TF;
+	svm->nmi_step = false;
+	svm->nmi_iret = false;
+	/* An injected NMI blocks NMIs from its delivery on. */
+	svm->nmi_masked = ev->nmi.masked || ev->nmi.injected;
+	if (svm->nmi_masked)
+		svm_set_intercept(vmcb, INTERCEPT_IRET);
+	else
+		svm_clr_intercept(vmcb, INTERCEPT_IRET);
+}
+
 static int svm_get_msr(struct mvm_vcpu *vcpu, u32 index, u64 *data)
 {
 	struct svm_vcpu *svm = to_svm(vcpu);
@@ -1208,6 +1291,18 @@ static int svm_vcpu_run(struct mvm_vcpu *vcpu, struct mvm_exit *exit)
 			return 0;
 		}
 	}
+	/*
+	 * QEMU's TCG drops the interrupt shadow at a nested page fault on the
+	 * fetch of the instruction in it, before that instruction has run;
+	 * hardware keeps it (15.21.5).  Put it back, or an NMI or interrupt
+	 * comes one instruction early: after a snapshot is restored into a
+	 * fresh VM, whose nested tables are empty, for instance.
+	 */
+	if ((svm->entry_int_state & SVM_INTERRUPT_SHADOW_MASK) &&
+	    c->exit_code == SVM_EXIT_NPF &&
+	    !(c->exit_int_info & SVM_EXITINTINFO_VALID) &&
+	    svm->vmcb->save.rip == svm->entry_save.rip)
+		c->int_state |= SVM_INTERRUPT_SHADOW_MASK;
 	svm_decode_exit(svm, exit);
 	return 0;
 }
@@ -1231,6 +1326,8 @@ const struct mvm_backend_ops svm_backend_ops = {
 	.set_regs = svm_set_regs,
 	.get_sregs = svm_get_sregs,
 	.set_sregs = svm_set_sregs,
+	.get_events = svm_get_events,
+	.set_events = svm_set_events,
 	.get_msr = svm_get_msr,
 	.set_msr = svm_set_msr,
 	.get_debugregs = svm_get_debugregs,

@@ -939,15 +939,22 @@ static void vmx_get_regs(struct mvm_vcpu *vcpu, struct mvm_regs *r)
 static void vmx_set_regs(struct mvm_vcpu *vcpu, const struct mvm_regs *r)
 {
 	struct vmx_vcpu *vmx = vmx_get(vcpu);
+	u32 intr, shadow;
 
 	mvm_regs_to_gprs(vmx->gprs, r);
 	vmcs_write(GUEST_RSP, r->rsp);
-	/* An emulated instruction completed: its interrupt shadow is over. */
+	/*
+	 * An emulated instruction completed: its interrupt shadow is over.
+	 * And blocking by STI needs IF set, or the entry fails (27.3.1.5).
+	 */
+	shadow = 0;
 	if (vmcs_read(GUEST_RIP) != r->rip)
-		vmcs_write(GUEST_INTERRUPTIBILITY_INFO,
-			   vmcs_read(GUEST_INTERRUPTIBILITY_INFO) &
-			   ~(u64)(GUEST_INTR_STATE_STI |
-				  GUEST_INTR_STATE_MOV_SS));
+		shadow = GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS;
+	else if (!(r->rflags & X86_EFLAGS_IF))
+		shadow = GUEST_INTR_STATE_STI;
+	intr = vmcs_read(GUEST_INTERRUPTIBILITY_INFO);
+	if (intr & shadow)
+		vmcs_write(GUEST_INTERRUPTIBILITY_INFO, intr & ~shadow);
 	vmcs_write(GUEST_RIP, r->rip);
 	vmcs_write(GUEST_RFLAGS, r->rflags);
 	vmx_put();
@@ -1001,6 +1008,85 @@ static void vmx_set_sregs(struct mvm_vcpu *vcpu, const struct mvm_sregs *s)
 	vmx_set_cr4(s->cr4);
 	vmx->cr8 = s->cr8;
 	vmx_set_efer(s->efer);
+	vmx_put();
+}
+
+/*
+ * Events.  The VM-entry interruption information holds the one event the
+ * next entry delivers (SDM vol. 3, 27.6): what mvm injected, or what an
+ * exit cut short (vmx_reinject()).  A software interrupt or exception cut
+ * short is not reported: its RIP is still on the INT instruction (28.2.4),
+ * which runs again, as it does on SVM.  The interruptibility state holds
+ * the shadows and, with virtual NMIs, NMI blocking (table 25-3).
+ */
+static void vmx_get_events(struct mvm_vcpu *vcpu, struct mvm_vcpu_events *ev)
+{
+	u32 info, intr;
+
+	vmx_get(vcpu);
+	info = vmcs_read(VM_ENTRY_INTR_INFO_FIELD);
+	intr = vmcs_read(GUEST_INTERRUPTIBILITY_INFO);
+	if (info & INTR_INFO_VALID_MASK) {
+		switch (info & INTR_INFO_INTR_TYPE_MASK) {
+		case INTR_TYPE_HARD_EXCEPTION:
+			ev->exception.injected = 1;
+			ev->exception.vector = info & INTR_INFO_VECTOR_MASK;
+			if (info & INTR_INFO_DELIVER_CODE_MASK) {
+				ev->exception.has_error = 1;
+				ev->exception.error_code =
+					vmcs_read(VM_ENTRY_EXCEPTION_ERROR_CODE);
+			}
+			break;
+		case INTR_TYPE_EXT_INTR:
+			ev->interrupt.injected = 1;
+			ev->interrupt.vector = info & INTR_INFO_VECTOR_MASK;
+			break;
+		case INTR_TYPE_NMI_INTR:
+			ev->nmi.injected = 1;
+			break;
+		}
+	}
+	vmx_put();
+	if (intr & GUEST_INTR_STATE_STI)
+		ev->interrupt.shadow = MVM_SHADOW_STI;
+	else if (intr & GUEST_INTR_STATE_MOV_SS)
+		ev->interrupt.shadow = MVM_SHADOW_MOV_SS;
+	ev->nmi.masked = !!(intr & GUEST_INTR_STATE_NMI);
+}
+
+static void vmx_set_events(struct mvm_vcpu *vcpu,
+			   const struct mvm_vcpu_events *ev)
+{
+	u32 info = 0, intr;
+
+	if (ev->exception.injected) {
+		info = ev->exception.vector | INTR_TYPE_HARD_EXCEPTION;
+		if (ev->exception.has_error)
+			info |= INTR_INFO_DELIVER_CODE_MASK;
+	} else if (ev->interrupt.injected) {
+		info = ev->interrupt.vector | INTR_TYPE_EXT_INTR;
+	} else if (ev->nmi.injected) {
+		info = NMI_VECTOR | INTR_TYPE_NMI_INTR;
+	}
+	vmx_get(vcpu);
+	vmcs_write(VM_ENTRY_EXCEPTION_ERROR_CODE,
+		   ev->exception.has_error ? ev->exception.error_code : 0);
+	vmcs_write(VM_ENTRY_INTR_INFO_FIELD,
+		   info ? info | INTR_INFO_VALID_MASK : 0);
+	intr = vmcs_read(GUEST_INTERRUPTIBILITY_INFO) &
+	       ~(u32)(GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS |
+		      GUEST_INTR_STATE_NMI);
+	if (ev->interrupt.shadow & MVM_SHADOW_STI)
+		intr |= GUEST_INTR_STATE_STI;
+	if (ev->interrupt.shadow & MVM_SHADOW_MOV_SS)
+		intr |= GUEST_INTR_STATE_MOV_SS;
+	/*
+	 * An entry that injects an NMI wants virtual-NMI blocking clear
+	 * (27.3.1.5); the delivery sets it.
+	 */
+	if (ev->nmi.masked && !ev->nmi.injected)
+		intr |= GUEST_INTR_STATE_NMI;
+	vmcs_write(GUEST_INTERRUPTIBILITY_INFO, intr);
 	vmx_put();
 }
 
@@ -1791,6 +1877,33 @@ static void vmx_decode_exit(struct vmx_vcpu *vmx, struct mvm_exit *exit)
 	}
 }
 
+/*
+ * An exit on a fault of an IRET that had already unblocked NMIs (SDM vol.
+ * 3, 28.2.3: "NMI unblocking due to IRET", bit 12 of the EPT violation's
+ * qualification and of the exception's interruption information; with
+ * virtual NMIs).  The IRET runs again, so the blocking must be back, or a
+ * pending NMI comes in on the old handler's frame: for instance the first
+ * IRET of an NMI handler restored into a fresh VM, whose stack page is not
+ * in the EPT tables yet.
+ */
+static void vmx_iret_reblock_nmi(struct vmx_vcpu *vmx)
+{
+	u32 basic = vmx->exit_reason & VMX_EXIT_REASON_BASIC;
+	bool unblocked;
+
+	if (basic == EXIT_REASON_EPT_VIOLATION)
+		unblocked = vmcs_read(EXIT_QUALIFICATION) & BIT(12);
+	else if (basic == EXIT_REASON_EXCEPTION_NMI)
+		unblocked = vmx->exit_intr_info & INTR_INFO_UNBLOCK_NMI;
+	else
+		return;
+	if (unblocked &&
+	    !(vmcs_read(IDT_VECTORING_INFO_FIELD) & VECTORING_INFO_VALID_MASK))
+		vmcs_write(GUEST_INTERRUPTIBILITY_INFO,
+			   vmcs_read(GUEST_INTERRUPTIBILITY_INFO) |
+			   GUEST_INTR_STATE_NMI);
+}
+
 static int vmx_vcpu_run(struct mvm_vcpu *vcpu, struct mvm_exit *exit)
 {
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
@@ -1807,6 +1920,7 @@ static int vmx_vcpu_run(struct mvm_vcpu *vcpu, struct mvm_exit *exit)
 		exit->reason = MVM_VMEXIT_RETRY;
 		r = 0;
 	} else if (!r) {
+		vmx_iret_reblock_nmi(vmx);
 		vmx_decode_exit(vmx, exit);
 	}
 	/*
@@ -1843,6 +1957,8 @@ const struct mvm_backend_ops vmx_backend_ops = {
 	.set_regs = vmx_set_regs,
 	.get_sregs = vmx_get_sregs,
 	.set_sregs = vmx_set_sregs,
+	.get_events = vmx_get_events,
+	.set_events = vmx_set_events,
 	.get_msr = vmx_get_msr,
 	.set_msr = vmx_set_msr,
 	.get_debugregs = vmx_get_debugregs,
