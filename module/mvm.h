@@ -23,6 +23,7 @@
 /* struct mvm_pending_read lives there, so the host unit test can see it. */
 #include "decode.h"
 
+struct mvm_cpuid_index;
 struct mvm_vcpu;
 struct mvm_vm;
 
@@ -210,6 +211,7 @@ enum mvm_vcpu_mode {
  * @requests:	MVM_REQ_* bits
  * @wq:		a halted vCPU sleeps here
  * @cpuid:	the CPUID table the guest sees; @cpuid_nent entries
+ * @cpuid_index: its direct lookup (cpuid.c), in @cpuid's allocation
  * @xcr0:	the guest's XCR0
  * @xsave:	the guest's x87/SSE/AVX state, XSAVE standard format, loaded
  *		only between mvm_fpu_load() and mvm_fpu_put()
@@ -233,6 +235,7 @@ struct mvm_vcpu {
 	wait_queue_head_t wq;
 	struct mvm_cpuid_entry *cpuid;
 	u32 cpuid_nent;
+	struct mvm_cpuid_index *cpuid_index;
 	u64 xcr0;
 	struct mvm_xsave *xsave;
 	u64 db[4];
