@@ -296,6 +296,17 @@ int mvm_vcpu_set_cpuid(struct mvm_vcpu *vcpu, void __user *argp);
 void mvm_handle_cpuid(struct mvm_vcpu *vcpu, u64 cr4, u32 *eax, u32 *ebx,
 		      u32 *ecx, u32 *edx);
 
+/* uret.c: MSRs only user mode reads, restored on the return to it. */
+enum {
+	MVM_URET_STAR, MVM_URET_LSTAR, MVM_URET_CSTAR, MVM_URET_SFMASK,
+	MVM_URET_TSC_AUX, MVM_NR_URET
+};
+
+void mvm_uret_cpu_init(void);
+void mvm_uret_cpu_drop(void);
+void mvm_uret_set(unsigned int slot, u64 value);
+void mvm_uret_load(const u64 *values, unsigned int n);
+
 /* emulate.c: guest memory by virtual address, and MMIO instructions. */
 int mvm_emulate_mmio(struct mvm_vcpu *vcpu, u64 gpa, bool write);
 int mvm_emulate_string_io(struct mvm_vcpu *vcpu, u16 port, u8 size,
