@@ -14,6 +14,7 @@
 #include <linux/mm_types.h>
 #include <linux/mutex.h>
 #include <linux/nospec.h>
+#include <linux/percpu.h>
 #include <linux/rcupdate.h>
 #include <linux/types.h>
 #include <linux/wait.h>
@@ -305,7 +306,16 @@ enum {
 void mvm_uret_cpu_init(void);
 void mvm_uret_cpu_drop(void);
 void mvm_uret_set(unsigned int slot, u64 value);
-void mvm_uret_load(const u64 *values, unsigned int n);
+void mvm_uret_load(const u64 *values, u64 owner);
+u64 mvm_uret_new_owner(void);
+
+DECLARE_PER_CPU(u64, mvm_uret_owner);
+
+/* Does this CPU hold the values mvm_uret_load() put there for @owner? */
+static inline bool mvm_uret_owned(u64 owner)
+{
+	return __this_cpu_read(mvm_uret_owner) == owner;
+}
 
 /* emulate.c: guest memory by virtual address, and MMIO instructions. */
 int mvm_emulate_mmio(struct mvm_vcpu *vcpu, u64 gpa, bool write);

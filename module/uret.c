@@ -52,6 +52,19 @@ struct mvm_uret_cpu {
 
 static DEFINE_PER_CPU(struct mvm_uret_cpu, mvm_uret);
 
+/*
+ * Whose values the CPU holds for every slot, as mvm_uret_load() put them,
+ * or 0: mvm_uret_owned().  Owners are numbered once and never again.
+ */
+DEFINE_PER_CPU(u64, mvm_uret_owner);
+static atomic64_t mvm_uret_next_owner;
+
+/* A number for a set of guest values, new each time they change. */
+u64 mvm_uret_new_owner(void)
+{
+	return atomic64_inc_return(&mvm_uret_next_owner);
+}
+
 /* The host's values back, and the notifier off; interrupts any way. */
 static void mvm_uret_restore(struct user_return_notifier *urn)
 {
@@ -60,6 +73,7 @@ static void mvm_uret_restore(struct user_return_notifier *urn)
 	int i;
 
 	local_irq_save(flags);
+	__this_cpu_write(mvm_uret_owner, 0);
 	if (u->registered) {
 		u->registered = false;
 		user_return_notifier_unregister(urn);
@@ -83,6 +97,7 @@ void mvm_uret_cpu_init(void)
 	if (WARN_ON_ONCE(u->registered))
 		return;
 	u->urn.on_user_return = mvm_uret_restore;
+	__this_cpu_write(mvm_uret_owner, 0);
 	u->usable = 0;
 	for (i = 0; i < MVM_NR_URET; i++) {
 		u->host[i] = 0;
@@ -114,6 +129,7 @@ void mvm_uret_set(unsigned int slot, u64 value)
 		return;
 	if (wrmsrl_safe(mvm_uret_msrs[slot], value))
 		return;
+	__this_cpu_write(mvm_uret_owner, 0);
 	u->curr[slot] = value;
 	if (!u->registered) {
 		user_return_notifier_register(&u->urn);
@@ -121,11 +137,16 @@ void mvm_uret_set(unsigned int slot, u64 value)
 	}
 }
 
-/* The guest's values of slots 0 to @n - 1, from @values. */
-void mvm_uret_load(const u64 *values, unsigned int n)
+/*
+ * The guest's values of every slot, from @values, numbered @owner: until
+ * they change (a new number) or something else goes in, mvm_uret_owned()
+ * says they are there, and the entry need not look at them.
+ */
+void mvm_uret_load(const u64 *values, u64 owner)
 {
 	unsigned int i;
 
-	for (i = 0; i < n; i++)
+	for (i = 0; i < MVM_NR_URET; i++)
 		mvm_uret_set(i, values[i]);
+	__this_cpu_write(mvm_uret_owner, owner);
 }
