@@ -9,6 +9,7 @@
 #define MVM_H
 
 #include <linux/bitops.h>
+#include <linux/kernel.h>
 #include <linux/kref.h>
 #include <linux/list.h>
 #include <linux/mm_types.h>
@@ -242,6 +243,24 @@ struct mvm_vcpu {
 	u64 db[4];
 };
 
+/*
+ * The highest pending interrupt vector, or -1.  Every entry asks, up to
+ * five times: inline, and a word at a time from the top, with no call to
+ * find_last_bit().  Other threads set bits (MVM_INTERRUPT): one read each.
+ */
+static inline int mvm_vcpu_pending_irq(struct mvm_vcpu *vcpu)
+{
+	int i;
+
+	for (i = ARRAY_SIZE(vcpu->irqs) - 1; i >= 0; i--) {
+		unsigned long w = READ_ONCE(vcpu->irqs[i]);
+
+		if (w)
+			return i * BITS_PER_LONG + __fls(w);
+	}
+	return -1;
+}
+
 /* mem.c */
 int mvm_vm_set_memory_region(struct mvm_vm *vm, void __user *argp);
 void mvm_vm_free_memslots(struct mvm_vm *vm);
@@ -268,7 +287,6 @@ void mvm_vm_put(struct mvm_vm *vm);
 int mvm_vcpu_init_common(struct mvm_vcpu *vcpu, struct mvm_vm *vm, u32 id);
 int mvm_handle_io(struct mvm_vcpu *vcpu, u8 space, u64 addr, u8 size,
 		  bool write, u64 data);
-int mvm_vcpu_pending_irq(struct mvm_vcpu *vcpu);
 void mvm_vcpu_ack_irq(struct mvm_vcpu *vcpu, int vector);
 bool mvm_vcpu_take_nmi(struct mvm_vcpu *vcpu);
 int mvm_vcpu_exit_internal(struct mvm_vcpu *vcpu, u32 suberror, u64 d0,
