@@ -323,6 +323,7 @@ enum {
 
 void mvm_uret_cpu_init(void);
 void mvm_uret_cpu_drop(void);
+int mvm_uret_slot(u32 msr);
 void mvm_uret_set(unsigned int slot, u64 value);
 void mvm_uret_load(const u64 *values, u64 owner);
 u64 mvm_uret_new_owner(void);

@@ -65,6 +65,17 @@ u64 mvm_uret_new_owner(void)
 	return atomic64_inc_return(&mvm_uret_next_owner);
 }
 
+/* The slot of MSR @msr, or -1. */
+int mvm_uret_slot(u32 msr)
+{
+	int i;
+
+	for (i = 0; i < MVM_NR_URET; i++)
+		if (mvm_uret_msrs[i] == msr)
+			return i;
+	return -1;
+}
+
 /* The host's values back, and the notifier off; interrupts any way. */
 static void mvm_uret_restore(struct user_return_notifier *urn)
 {

@@ -383,14 +383,6 @@ MODULE_PARM_DESC(nr_vpids,
  * context switch saves from the CPU.
  */
 enum { VMX_KGSBASE = MVM_NR_URET, VMX_NR_SWAP };
-static const u32 vmx_swap_msrs[VMX_NR_SWAP] = {
-	[MVM_URET_STAR] = MSR_STAR,
-	[MVM_URET_LSTAR] = MSR_LSTAR,
-	[MVM_URET_CSTAR] = MSR_CSTAR,
-	[MVM_URET_SFMASK] = MSR_SYSCALL_MASK,
-	[MVM_URET_TSC_AUX] = MSR_TSC_AUX,
-	[VMX_KGSBASE] = MSR_KERNEL_GS_BASE,
-};
 
 struct vmx_vcpu {
 	struct mvm_vcpu vcpu;
@@ -1055,14 +1047,10 @@ static void vmx_set_sregs(struct mvm_vcpu *vcpu, const struct mvm_sregs *s)
 	vmx_put();
 }
 
+/* Where vmx->msrs[] keeps MSR @index, or -1. */
 static int vmx_swap_index(u32 index)
 {
-	int i;
-
-	for (i = 0; i < VMX_NR_SWAP; i++)
-		if (vmx_swap_msrs[i] == index)
-			return i;
-	return -1;
+	return index == MSR_KERNEL_GS_BASE ? VMX_KGSBASE : mvm_uret_slot(index);
 }
 
 static int vmx_get_msr(struct mvm_vcpu *vcpu, u32 index, u64 *data)
