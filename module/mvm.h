@@ -9,11 +9,13 @@
 #define MVM_H
 
 #include <linux/bitops.h>
+#include <linux/kernel.h>
 #include <linux/kref.h>
 #include <linux/list.h>
 #include <linux/mm_types.h>
 #include <linux/mutex.h>
 #include <linux/nospec.h>
+#include <linux/percpu.h>
 #include <linux/rcupdate.h>
 #include <linux/types.h>
 #include <linux/wait.h>
@@ -24,6 +26,7 @@
 #include "decode.h"
 
 struct mvm_exit;
+struct mvm_cpuid_index;
 struct mvm_vcpu;
 struct mvm_vm;
 
@@ -323,6 +326,7 @@ enum mvm_vcpu_mode {
  * @requests:	MVM_REQ_* bits
  * @wq:		a halted vCPU sleeps here
  * @cpuid:	the CPUID table the guest sees; @cpuid_nent entries
+ * @cpuid_index: its direct lookup (cpuid.c), in @cpuid's allocation
  * @xcr0:	the guest's XCR0
  * @xsave:	the guest's x87/SSE/AVX state, XSAVE standard format, loaded
  *		only between mvm_fpu_load() and mvm_fpu_put()
@@ -346,10 +350,29 @@ struct mvm_vcpu {
 	wait_queue_head_t wq;
 	struct mvm_cpuid_entry *cpuid;
 	u32 cpuid_nent;
+	struct mvm_cpuid_index *cpuid_index;
 	u64 xcr0;
 	struct mvm_xsave *xsave;
 	u64 db[4];
 };
+
+/*
+ * The highest pending interrupt vector, or -1.  Every entry asks, up to
+ * five times: inline, and a word at a time from the top, with no call to
+ * find_last_bit().  Other threads set bits (MVM_INTERRUPT): one read each.
+ */
+static inline int mvm_vcpu_pending_irq(struct mvm_vcpu *vcpu)
+{
+	int i;
+
+	for (i = ARRAY_SIZE(vcpu->irqs) - 1; i >= 0; i--) {
+		unsigned long w = READ_ONCE(vcpu->irqs[i]);
+
+		if (w)
+			return i * BITS_PER_LONG + __fls(w);
+	}
+	return -1;
+}
 
 /* mem.c */
 int mvm_vm_set_memory_region(struct mvm_vm *vm, void __user *argp);
@@ -377,7 +400,6 @@ void mvm_vm_put(struct mvm_vm *vm);
 int mvm_vcpu_init_common(struct mvm_vcpu *vcpu, struct mvm_vm *vm, u32 id);
 int mvm_handle_io(struct mvm_vcpu *vcpu, u8 space, u64 addr, u8 size,
 		  bool write, u64 data);
-int mvm_vcpu_pending_irq(struct mvm_vcpu *vcpu);
 void mvm_vcpu_ack_irq(struct mvm_vcpu *vcpu, int vector);
 bool mvm_vcpu_take_nmi(struct mvm_vcpu *vcpu);
 void mvm_kick_all(struct mvm_vm *vm, int req);
@@ -412,6 +434,27 @@ int mvm_vcpu_get_cpuid(struct mvm_vcpu *vcpu, void __user *argp);
 int mvm_vcpu_set_cpuid(struct mvm_vcpu *vcpu, void __user *argp);
 void mvm_handle_cpuid(struct mvm_vcpu *vcpu, u64 cr4, u32 *eax, u32 *ebx,
 		      u32 *ecx, u32 *edx);
+
+/* uret.c: MSRs only user mode reads, restored on the return to it. */
+enum {
+	MVM_URET_STAR, MVM_URET_LSTAR, MVM_URET_CSTAR, MVM_URET_SFMASK,
+	MVM_URET_TSC_AUX, MVM_NR_URET
+};
+
+void mvm_uret_cpu_init(void);
+void mvm_uret_cpu_drop(void);
+int mvm_uret_slot(u32 msr);
+void mvm_uret_set(unsigned int slot, u64 value);
+void mvm_uret_load(const u64 *values, u64 owner);
+u64 mvm_uret_new_owner(void);
+
+DECLARE_PER_CPU(u64, mvm_uret_owner);
+
+/* Does this CPU hold the values mvm_uret_load() put there for @owner? */
+static inline bool mvm_uret_owned(u64 owner)
+{
+	return __this_cpu_read(mvm_uret_owner) == owner;
+}
 
 /* emulate.c: guest memory by virtual address, and MMIO instructions. */
 int mvm_emulate_mmio(struct mvm_vcpu *vcpu, u64 gpa, bool write);

@@ -100,6 +100,11 @@ struct svm_vcpu {
 	u64 nmi_step_dr6;
 	bool saw_nmi;
 	int saw_irq;
+	/*
+	 * DR0-3 accesses and DR7 writes exit until the guest's first, which
+	 * lets them through for one run (svm_load_guest_debug()).
+	 */
+	bool dr_pass;
 	/* The guest's state as the last VMRUN found it: svm_vmcb_clobbered() */
 	struct vmcb_save_area entry_save;
 	u64 entry_gprs[MVM_NR_GPRS];
@@ -309,6 +314,30 @@ static const int svm_intercepts[] = {
 	INTERCEPT_MCOMMIT, INTERCEPT_TLBSYNC,
 };
 
+/*
+ * DR0-3 are not in the VMCB: mvm loads the guest's only for a run that may
+ * see them (svm_load_guest_debug()), and until the guest uses them, these
+ * exit (APM vol. 2, 15.9, "Debug Register Intercepts").  DR7 writes too,
+ * since one may enable a breakpoint at an address userspace set.
+ */
+static const int svm_dr_intercepts[] = {
+	INTERCEPT_DR0_READ, INTERCEPT_DR1_READ, INTERCEPT_DR2_READ,
+	INTERCEPT_DR3_READ, INTERCEPT_DR0_WRITE, INTERCEPT_DR1_WRITE,
+	INTERCEPT_DR2_WRITE, INTERCEPT_DR3_WRITE, INTERCEPT_DR7_WRITE,
+};
+
+static void svm_intercept_dr(struct vmcb *vmcb, bool on)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(svm_dr_intercepts); i++) {
+		if (on)
+			svm_set_intercept(vmcb, svm_dr_intercepts[i]);
+		else
+			svm_clr_intercept(vmcb, svm_dr_intercepts[i]);
+	}
+}
+
 /* The architectural reset state (APM vol. 2, 14.1.3). */
 static void svm_vmcb_reset(struct svm_vcpu *svm)
 {
@@ -324,6 +353,8 @@ static void svm_vmcb_reset(struct svm_vcpu *svm)
 	memset(vmcb, 0, PAGE_SIZE);
 	for (i = 0; i < ARRAY_SIZE(svm_intercepts); i++)
 		svm_set_intercept(vmcb, svm_intercepts[i]);
+	svm_intercept_dr(vmcb, true);
+	svm->dr_pass = false;
 	/* With its own TSC_AUX in the CPU, the guest's RDTSCP runs natively. */
 	if (svm_swap_tsc_aux)
 		svm_clr_intercept(vmcb, INTERCEPT_RDTSCP);
@@ -840,15 +871,19 @@ static bool svm_must_retry(struct svm_vcpu *svm)
 	       mvm_vcpu_pending_irq(&svm->vcpu) > svm->saw_irq;
 }
 
+/* DR7's enable bits, L0-L3 and G0-G3. */
+#define MVM_DR7_ENABLES		0xffULL
+
 /*
- * DR0-3 are not in the VMCB and the guest writes them without an exit, so
- * they are swapped around every entry; DR6 and DR7 travel in the VMCB.
- * Returns the host's DR6, for svm_put_guest_debug().
+ * DR6 and DR7 travel in the VMCB; the guest's DR0-3 go into the CPU only
+ * for a run where the guest can see them: its DR7 enables a breakpoint, or
+ * its first access turned the DR intercepts off for this run
+ * (svm_dr_exit()).  Otherwise the host's stay, and need no restoring.
+ * Returns whether they were loaded; *@host_dr6 is the host's DR6.
  */
-static unsigned long svm_load_guest_debug(struct svm_vcpu *svm)
+static bool svm_load_guest_debug(struct svm_vcpu *svm, unsigned long *host_dr6)
 {
 	const u64 *db = svm->vcpu.db;
-	unsigned long host_dr6;
 
 	/*
 	 * With the host's DR7 live, a guest address in DR0-3 would be a host
@@ -856,31 +891,63 @@ static unsigned long svm_load_guest_debug(struct svm_vcpu *svm)
 	 */
 	if (hw_breakpoint_active())
 		set_debugreg(MVM_DR7_RESET, 7);
-	get_debugreg(host_dr6, 6);
+	get_debugreg(*host_dr6, 6);
+	if (!svm->dr_pass && !(svm->vmcb->save.dr7 & MVM_DR7_ENABLES))
+		return false;
 	set_debugreg(db[0], 0);
 	set_debugreg(db[1], 1);
 	set_debugreg(db[2], 2);
 	set_debugreg(db[3], 3);
-	return host_dr6;
+	return true;
 }
 
-static void svm_put_guest_debug(struct svm_vcpu *svm, unsigned long host_dr6)
+static void svm_put_guest_debug(struct svm_vcpu *svm, unsigned long host_dr6,
+				bool guest_dr)
 {
 	u64 *db = svm->vcpu.db;
 
-	get_debugreg(db[0], 0);
-	get_debugreg(db[1], 1);
-	get_debugreg(db[2], 2);
-	get_debugreg(db[3], 3);
+	if (guest_dr) {
+		get_debugreg(db[0], 0);
+		get_debugreg(db[1], 1);
+		get_debugreg(db[2], 2);
+		get_debugreg(db[3], 3);
+	}
+	/* Read back: the next access exits again, as the first did. */
+	if (svm->dr_pass) {
+		svm->dr_pass = false;
+		svm_intercept_dr(svm->vmcb, true);
+	}
 	/*
 	 * VMRUN does not save the host's DR6 (15.5.1), and #VMEXIT leaves
 	 * the guest's in the CPU, where the host's next #DB would read it.
 	 */
 	if (svm->vmcb->save.dr6 != host_dr6)
 		set_debugreg(host_dr6, 6);
-	/* #VMEXIT disables the host's breakpoints in DR7 (15.6): back. */
+	/*
+	 * #VMEXIT disables the host's breakpoints in DR7 (15.6): back.  With
+	 * none enabled, what DR0-3 hold does not matter to the host.
+	 */
 	if (hw_breakpoint_active())
 		hw_breakpoint_restore();
+}
+
+/*
+ * The guest's first DR0-3 access or DR7 write since its DR0-3 were last
+ * read back: it runs the instruction again itself, with the intercepts off
+ * and its DR0-3 in the CPU, as KVM lets it.  RIP is still at the
+ * instruction (intercepts are checked before it runs).
+ */
+static bool svm_dr_exit(struct svm_vcpu *svm)
+{
+	u32 code = svm->vmcb->control.exit_code;
+
+	if ((code < SVM_EXIT_READ_DR0 || code > SVM_EXIT_READ_DR3) &&
+	    (code < SVM_EXIT_WRITE_DR0 || code > SVM_EXIT_WRITE_DR3) &&
+	    code != SVM_EXIT_WRITE_DR7)
+		return false;
+	svm->dr_pass = true;
+	svm_intercept_dr(svm->vmcb, false);
+	return true;
 }
 
 /*
@@ -891,8 +958,7 @@ static int svm_enter(struct svm_vcpu *svm)
 {
 	struct mvm_vcpu *vcpu = &svm->vcpu;
 	unsigned long host_dr6;
-	u64 host_tsc_aux = 0;
-	bool flush;
+	bool flush, guest_dr;
 	u32 host_pkru = 0;
 	int cpu;
 
@@ -921,28 +987,23 @@ static int svm_enter(struct svm_vcpu *svm)
 	/* 15.17: with GIF clear, no NMI runs on the host with guest state. */
 	asm volatile("clgi" ::: "memory");
 	mvm_fpu_load(vcpu);
-	host_dr6 = svm_load_guest_debug(svm);
+	guest_dr = svm_load_guest_debug(svm, &host_dr6);
 	if (boot_cpu_has(X86_FEATURE_OSPKE))
 		host_pkru = rdpkru();
 	/*
 	 * RDPID reads TSC_AUX and cannot be intercepted, so the CPU holds the
-	 * guest's while it runs; the host's (Linux keeps the CPU number there
-	 * for its vDSO) is back before anything but this code can run.
+	 * guest's while it runs.  The host's (Linux keeps the CPU number there
+	 * for its vDSO) is back before this CPU returns to user mode (uret.c).
 	 */
-	if (svm_swap_tsc_aux) {
-		rdmsrl(MSR_TSC_AUX, host_tsc_aux);
-		if (host_tsc_aux != svm->tsc_aux)
-			wrmsrl(MSR_TSC_AUX, svm->tsc_aux);
-	}
+	if (svm_swap_tsc_aux)
+		mvm_uret_set(MVM_URET_TSC_AUX, svm->tsc_aux);
 
 	mvm_svm_vmrun(svm->vmcb_pa, svm->host_save_pa, svm->gprs);
 
-	if (svm_swap_tsc_aux && host_tsc_aux != svm->tsc_aux)
-		wrmsrl(MSR_TSC_AUX, host_tsc_aux);
 	/* The guest may have set CR4.PKE and written PKRU. */
 	if (boot_cpu_has(X86_FEATURE_OSPKE) && rdpkru() != host_pkru)
 		wrpkru(host_pkru);
-	svm_put_guest_debug(svm, host_dr6);
+	svm_put_guest_debug(svm, host_dr6, guest_dr);
 	mvm_fpu_put(vcpu);
 	WRITE_ONCE(vcpu->mode, MVM_OUTSIDE_GUEST);
 	asm volatile("stgi" ::: "memory");
@@ -1146,6 +1207,8 @@ static void svm_exit_own(struct svm_vcpu *svm, struct mvm_exit *exit,
 		/* svm_enter() has handled it. */
 		break;
 	default:
+		if (svm_dr_exit(svm))
+			break;
 		exit->reason = MVM_VMEXIT_UNEXPECTED;
 		exit->hw_info = vmcb->control.exit_info_1;
 		break;

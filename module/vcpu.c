@@ -45,13 +45,6 @@ long mvm_vcpu_mmap_size(void)
 
 /* Interrupts, NMIs and kicks. */
 
-int mvm_vcpu_pending_irq(struct mvm_vcpu *vcpu)
-{
-	int v = find_last_bit(vcpu->irqs, 256);
-
-	return v < 256 ? v : -1;
-}
-
 void mvm_vcpu_ack_irq(struct mvm_vcpu *vcpu, int vector)
 {
 	clear_bit(vector, vcpu->irqs);

@@ -201,6 +201,7 @@ static int vmx_setup_controls(void)
 			    CPU_BASED_RDPMC_EXITING |
 			    CPU_BASED_CR8_LOAD_EXITING |
 			    CPU_BASED_CR8_STORE_EXITING |
+			    CPU_BASED_MOV_DR_EXITING |
 			    CPU_BASED_ACTIVATE_SECONDARY_CONTROLS, &vmx_proc);
 	r = r ?: vmx_adjust(MSR_IA32_VMX_PROCBASED_CTLS2,
 			    SECONDARY_EXEC_ENABLE_EPT |
@@ -375,13 +376,14 @@ module_param(nr_vpids, uint, 0444);
 MODULE_PARM_DESC(nr_vpids,
 		 "VMX: VPIDs to give vCPUs (at most 4095); others run without one");
 
-/* The SYSCALL MSRs VMX does not switch: mvm swaps them around each entry. */
-enum { VMX_STAR, VMX_LSTAR, VMX_CSTAR, VMX_SFMASK, VMX_KGSBASE, VMX_TSC_AUX,
-	VMX_NR_SWAP };
-static const u32 vmx_swap_msrs[VMX_NR_SWAP] = {
-	MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SYSCALL_MASK, MSR_KERNEL_GS_BASE,
-	MSR_TSC_AUX,
-};
+/*
+ * The MSRs VMX does not switch.  The SYSCALL MSRs and TSC_AUX are the
+ * user-return ones of uret.c, in its slots: the guest's stay in the CPU
+ * until it returns to user mode.  The kernel GS base is swapped around
+ * each entry: the host's is the current task's user GS base, which a
+ * context switch saves from the CPU.
+ */
+enum { VMX_KGSBASE = MVM_NR_URET, VMX_NR_SWAP };
 
 struct vmx_vcpu {
 	struct mvm_vcpu vcpu;
@@ -393,9 +395,20 @@ struct vmx_vcpu {
 	u16 vpid;
 	struct list_head loaded;
 	u64 msrs[VMX_NR_SWAP];
+	u64 uret_owner;		/* numbers msrs[] for mvm_uret_load() */
 	u64 cr2;
 	u64 cr8;		/* virtual: MOV CR8 exits, no APIC behind it */
 	u64 dr6;
+	/*
+	 * MOV DR exits until the guest's first one, which turns it off for
+	 * one run with the guest's DR0-3 and DR6 in the CPU (vmx_enter()).
+	 */
+	bool dr_pass;
+	/* The host's IA32_DEBUGCTL, for the task and CPU that read it. */
+	u64 host_debugctl;
+	struct task_struct *debugctl_task;
+	unsigned long debugctl_switches;
+	int debugctl_cpu;
 	bool saw_nmi;
 	int saw_irq;
 	bool vmfail;		/* the last VMLAUNCH/VMRESUME failed */
@@ -840,9 +853,11 @@ static void vmx_vmcs_reset(struct vmx_vcpu *vmx)
 
 	memset(vmx->gprs, 0, sizeof(vmx->gprs));
 	memset(vmx->msrs, 0, sizeof(vmx->msrs));
+	vmx->uret_owner = mvm_uret_new_owner();
 	vmx->cr2 = 0;
 	vmx->cr8 = 0;
 	vmx->dr6 = DR6_RESERVED;
+	vmx->dr_pass = false;
 }
 
 static u16 vmx_alloc_vpid(void)
@@ -1090,14 +1105,10 @@ static void vmx_set_events(struct mvm_vcpu *vcpu,
 	vmx_put();
 }
 
+/* Where vmx->msrs[] keeps MSR @index, or -1. */
 static int vmx_swap_index(u32 index)
 {
-	int i;
-
-	for (i = 0; i < VMX_NR_SWAP; i++)
-		if (vmx_swap_msrs[i] == index)
-			return i;
-	return -1;
+	return index == MSR_KERNEL_GS_BASE ? VMX_KGSBASE : mvm_uret_slot(index);
 }
 
 static int vmx_get_msr(struct mvm_vcpu *vcpu, u32 index, u64 *data)
@@ -1144,6 +1155,8 @@ static int vmx_set_msr(struct mvm_vcpu *vcpu, u32 index, u64 data)
 
 	if (i >= 0) {
 		vmx->msrs[i] = data;
+		if (i < MVM_NR_URET)
+			vmx->uret_owner = mvm_uret_new_owner();
 		return 0;
 	}
 	vmx_get(vcpu);
@@ -1349,6 +1362,72 @@ static int vmx_flush_tlb(struct vmx_vcpu *vmx)
 	return ok ? 0 : -EIO;
 }
 
+/* DR7's enable bits, L0-L3 and G0-G3. */
+#define MVM_VMX_DR7_ENABLES	0xffULL
+
+/*
+ * The guest's DR0-3 and DR6 go into the CPU only when the guest can see
+ * them: its DR7 enables a breakpoint, or its first MOV DR turned MOV-DR
+ * exiting off for this run (vmx_enter()).  Otherwise every MOV DR exits
+ * (SDM vol. 3, "Primary Processor-Based VM-Execution Controls"), the
+ * host's DR0-3 and DR6 stay, and there is nothing to restore.  KVM does the
+ * same.  Returns whether they were loaded; @host_dr6 is then the host's.
+ */
+static bool vmx_load_guest_debug(struct vmx_vcpu *vmx, unsigned long *host_dr6)
+{
+	const u64 *db = vmx->vcpu.db;
+
+	if (!vmx->dr_pass &&
+	    !(vmcs_read(GUEST_DR7) & MVM_VMX_DR7_ENABLES))
+		return false;
+	get_debugreg(*host_dr6, 6);
+	set_debugreg(db[0], 0);
+	set_debugreg(db[1], 1);
+	set_debugreg(db[2], 2);
+	set_debugreg(db[3], 3);
+	set_debugreg(vmx->dr6, 6);
+	return true;
+}
+
+/* After the exit: the guest may have written them (with MOV DR passed). */
+static void vmx_put_guest_debug(struct vmx_vcpu *vmx, unsigned long host_dr6)
+{
+	u64 *db = vmx->vcpu.db;
+
+	get_debugreg(db[0], 0);
+	get_debugreg(db[1], 1);
+	get_debugreg(db[2], 2);
+	get_debugreg(db[3], 3);
+	get_debugreg(vmx->dr6, 6);
+	set_debugreg(host_dr6, 6);
+	/* Read back: the next MOV DR exits again, as the first did. */
+	if (vmx->dr_pass) {
+		vmx->dr_pass = false;
+		vmx_set_proc(CPU_BASED_MOV_DR_EXITING, true);
+	}
+}
+
+/*
+ * The host's IA32_DEBUGCTL, which every VM exit clears (SDM vol. 3,
+ * 28.5.1).  Linux changes it (BTF, LBR) when it switches tasks, so the
+ * value read once holds until this task leaves this CPU: it is read again
+ * only after a context switch, on another CPU, or for another task, as
+ * KVM reads it at each vCPU load.
+ */
+static u64 vmx_host_debugctl(struct vmx_vcpu *vmx, int cpu)
+{
+	unsigned long switches = current->nvcsw + current->nivcsw;
+
+	if (vmx->debugctl_task != current || vmx->debugctl_cpu != cpu ||
+	    vmx->debugctl_switches != switches) {
+		vmx->host_debugctl = get_debugctlmsr();
+		vmx->debugctl_task = current;
+		vmx->debugctl_cpu = cpu;
+		vmx->debugctl_switches = switches;
+	}
+	return vmx->host_debugctl;
+}
+
 /*
  * Enter the guest once.  Returns 0 after an exit or a failed entry
  * (vmx->vmfail says which), -EAGAIN when an event came too late for this
@@ -1357,21 +1436,28 @@ static int vmx_flush_tlb(struct vmx_vcpu *vmx)
 static int vmx_enter(struct vmx_vcpu *vmx)
 {
 	struct mvm_vcpu *vcpu = &vmx->vcpu;
-	u64 host_msrs[VMX_NR_SWAP], host_db[4], host_dr6, host_debugctl;
 	u16 fs_sel, gs_sel, ds_sel, es_sel, ldt_sel;
+	unsigned long host_dr6 = DR6_RESERVED;
+	u64 host_kgsbase, host_debugctl;
 	struct desc_ptr gdt, idt;
 	u32 host_pkru = 0;
-	bool loaded;
-	int i, r;
+	bool guest_dr;
+	int cpu, r;
 
 	kernel_fpu_begin();
-	loaded = vmx_load(vmx);
 	local_irq_disable();
-	if (!loaded || !mvm_hw_cpu_enabled()) {
+	/*
+	 * vmx_vcpu_run() made the VMCS current, and preemption has been off
+	 * since: only VMXOFF (the reboot notifier, CPU offline) can have
+	 * taken it away, and it is off on this CPU for good then.
+	 */
+	if (!mvm_hw_cpu_enabled() ||
+	    __this_cpu_read(vmx_current_vmcs) != vmx->vmcs) {
 		r = -EIO;
 		goto out_irq;
 	}
-	WRITE_ONCE(vcpu->cpu, smp_processor_id());
+	cpu = smp_processor_id();
+	WRITE_ONCE(vcpu->cpu, cpu);
 	WRITE_ONCE(vcpu->mode, MVM_IN_GUEST);
 	/* Pairs with mvm_vcpu_kick(): see there. */
 	smp_mb();
@@ -1402,11 +1488,11 @@ static int vmx_enter(struct vmx_vcpu *vmx)
 	asm volatile("sldt %0" : "=g" (ldt_sel));
 	native_store_gdt(&gdt);
 	store_idt(&idt);
-	for (i = 0; i < VMX_NR_SWAP; i++) {
-		host_msrs[i] = __rdmsr(vmx_swap_msrs[i]);
-		if (host_msrs[i] != vmx->msrs[i])
-			wrmsrl(vmx_swap_msrs[i], vmx->msrs[i]);
-	}
+	if (!mvm_uret_owned(vmx->uret_owner))
+		mvm_uret_load(vmx->msrs, vmx->uret_owner);
+	host_kgsbase = __rdmsr(MSR_KERNEL_GS_BASE);
+	if (host_kgsbase != vmx->msrs[VMX_KGSBASE])
+		wrmsrl(MSR_KERNEL_GS_BASE, vmx->msrs[VMX_KGSBASE]);
 	/*
 	 * The guest's DR7 comes from the VMCS at VM entry; until then, with
 	 * the host's DR7 live, a guest address in DR0-3 would be a host
@@ -1414,22 +1500,14 @@ static int vmx_enter(struct vmx_vcpu *vmx)
 	 */
 	if (hw_breakpoint_active())
 		set_debugreg(MVM_VMX_DR7_RESET, 7);
-	get_debugreg(host_db[0], 0);
-	get_debugreg(host_db[1], 1);
-	get_debugreg(host_db[2], 2);
-	get_debugreg(host_db[3], 3);
-	get_debugreg(host_dr6, 6);
-	host_debugctl = get_debugctlmsr();
-	set_debugreg(vcpu->db[0], 0);
-	set_debugreg(vcpu->db[1], 1);
-	set_debugreg(vcpu->db[2], 2);
-	set_debugreg(vcpu->db[3], 3);
-	set_debugreg(vmx->dr6, 6);
+	guest_dr = vmx_load_guest_debug(vmx, &host_dr6);
+	host_debugctl = vmx_host_debugctl(vmx, cpu);
 	mvm_fpu_load(vcpu);
 	if (boot_cpu_has(X86_FEATURE_OSPKE))
 		host_pkru = rdpkru();
 	native_write_cr2(vmx->cr2);
 
+	r = 0;
 	vmx->vmfail = mvm_vmx_vmrun(vmx->gprs, vmx->launched);
 	if (!vmx->vmfail)
 		vmx->launched = true;
@@ -1438,20 +1516,13 @@ static int vmx_enter(struct vmx_vcpu *vmx)
 	if (boot_cpu_has(X86_FEATURE_OSPKE) && rdpkru() != host_pkru)
 		wrpkru(host_pkru);
 	mvm_fpu_put(vcpu);
-	get_debugreg(vcpu->db[0], 0);
-	get_debugreg(vcpu->db[1], 1);
-	get_debugreg(vcpu->db[2], 2);
-	get_debugreg(vcpu->db[3], 3);
-	get_debugreg(vmx->dr6, 6);
-	set_debugreg(host_db[0], 0);
-	set_debugreg(host_db[1], 1);
-	set_debugreg(host_db[2], 2);
-	set_debugreg(host_db[3], 3);
-	set_debugreg(host_dr6, 6);
+	if (guest_dr)
+		vmx_put_guest_debug(vmx, host_dr6);
 	/*
 	 * VM exit set DR7 to 0x400 and cleared IA32_DEBUGCTL (28.5.1): the
 	 * host's breakpoints back if it had any, and its LBR, BTF and
-	 * bus-lock detection settings.
+	 * bus-lock detection settings.  With no breakpoint enabled, what
+	 * DR0-3 hold does not matter to the host.
 	 */
 	if (hw_breakpoint_active())
 		hw_breakpoint_restore();
@@ -1459,9 +1530,8 @@ static int vmx_enter(struct vmx_vcpu *vmx)
 		update_debugctlmsr(host_debugctl);
 	/* The guest may SWAPGS or WRMSR its kernel GS base without an exit. */
 	vmx->msrs[VMX_KGSBASE] = __rdmsr(MSR_KERNEL_GS_BASE);
-	for (i = 0; i < VMX_NR_SWAP; i++)
-		if (host_msrs[i] != vmx->msrs[i])
-			wrmsrl(vmx_swap_msrs[i], host_msrs[i]);
+	if (vmx->msrs[VMX_KGSBASE] != host_kgsbase)
+		wrmsrl(MSR_KERNEL_GS_BASE, host_kgsbase);
 	/* VM exit set the GDT and IDT limits to 0xffff and LDTR to 0. */
 	native_load_gdt(&gdt);
 	native_load_idt(&idt);
@@ -1476,8 +1546,21 @@ static int vmx_enter(struct vmx_vcpu *vmx)
 	/* ... and the TR limit to 0x67: the I/O bitmap needs reloading. */
 	invalidate_tss_limit();
 	/* The host's state is back: its NMI and #MC handlers may run. */
-	if (!vmx->vmfail)
+	if (!vmx->vmfail) {
 		vmx_handle_exit_irqoff(vmx);
+		/*
+		 * The guest's first MOV DR: with MOV-DR exiting off and its
+		 * DR0-3 and DR6 in the CPU, it runs the instruction again
+		 * itself, as KVM lets it.
+		 */
+		if (vmx->exit_reason == EXIT_REASON_DR_ACCESS) {
+			/* As vmx_handle_exit(): LMA may follow a CR0.PG write. */
+			vmx_set_efer(vmcs_read(GUEST_IA32_EFER));
+			vmx->dr_pass = true;
+			vmx_set_proc(CPU_BASED_MOV_DR_EXITING, false);
+			r = -EAGAIN;
+		}
+	}
 out_mode:
 	WRITE_ONCE(vcpu->mode, MVM_OUTSIDE_GUEST);
 out_irq:
