@@ -1307,6 +1307,8 @@ static int svm_vcpu_run(struct mvm_vcpu *vcpu)
 	r = svm_enter(svm);
 	if (r)
 		return r < 0 ? r : 0;
+	vcpu->exited = true;
+	vcpu->exit_code = ((u64)c->exit_code_hi << 32) | c->exit_code;
 	if (unlikely(svm_vmcb_clobbered(svm))) {
 		pr_info_ratelimited("host state in a VMCB after #VMEXIT %#x (an emulator's bug: RIP %+ld from VMRUN's return, int_ctl %#x): guest state rolled back to its entry\n",
 				    c->exit_code,
@@ -1320,6 +1322,35 @@ static int svm_vcpu_run(struct mvm_vcpu *vcpu)
 			return 0;
 	}
 	return svm_handle_exit(svm);
+}
+
+/* For the counters and tracepoints (stats.c): appendix C's codes. */
+static u32 svm_exit_class(u64 code)
+{
+	switch (code) {
+	case SVM_EXIT_IOIO:
+		return MVM_XC_IO;
+	case SVM_EXIT_NPF:
+		return MVM_XC_NPF;
+	case SVM_EXIT_MSR:
+		return MVM_XC_MSR;
+	case SVM_EXIT_CPUID:
+		return MVM_XC_CPUID;
+	case SVM_EXIT_HLT:
+		return MVM_XC_HLT;
+	case SVM_EXIT_INTR:
+	case SVM_EXIT_NMI:
+	case SVM_EXIT_SMI:
+	case SVM_EXIT_INIT:
+		return MVM_XC_INTR;
+	case SVM_EXIT_VINTR:
+	case SVM_EXIT_IRET:
+		return MVM_XC_INTR_WINDOW;
+	case SVM_EXIT_EXCP_BASE ... SVM_EXIT_EXCP_BASE + 31:
+		return MVM_XC_EXCEPTION;
+	default:
+		return MVM_XC_OTHER;
+	}
 }
 
 const struct mvm_backend_ops svm_backend_ops = {
@@ -1343,4 +1374,5 @@ const struct mvm_backend_ops svm_backend_ops = {
 	.get_debugregs = svm_get_debugregs,
 	.set_debugregs = svm_set_debugregs,
 	.queue_exception = svm_queue_exception,
+	.exit_class = svm_exit_class,
 };

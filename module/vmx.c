@@ -1848,6 +1848,9 @@ static int vmx_vcpu_run(struct mvm_vcpu *vcpu)
 		vmx_put();
 		return r < 0 ? r : 0;
 	}
+	/* A VMfail (2) entered nothing. */
+	vcpu->exited = !r;
+	vcpu->exit_code = vmx->exit_reason;
 	r = vmx_handle_exit(vmx, r == 2);
 	/*
 	 * After a failed VM entry, VMfail or a failure on guest state (SDM
@@ -1862,6 +1865,38 @@ static int vmx_vcpu_run(struct mvm_vcpu *vcpu)
 	}
 	vmx_put();
 	return r;
+}
+
+/* For the counters and tracepoints (stats.c): SDM vol. 3, appendix C. */
+static u32 vmx_exit_class(u64 code)
+{
+	if (code & VMX_EXIT_REASONS_FAILED_VMENTRY)
+		return MVM_XC_OTHER;
+	switch (code & VMX_EXIT_REASON_BASIC) {
+	case EXIT_REASON_IO_INSTRUCTION:
+		return MVM_XC_IO;
+	case EXIT_REASON_EPT_VIOLATION:
+	case EXIT_REASON_EPT_MISCONFIG:
+		return MVM_XC_NPF;
+	case EXIT_REASON_MSR_READ:
+	case EXIT_REASON_MSR_WRITE:
+		return MVM_XC_MSR;
+	case EXIT_REASON_CPUID:
+		return MVM_XC_CPUID;
+	case EXIT_REASON_HLT:
+		return MVM_XC_HLT;
+	case EXIT_REASON_EXTERNAL_INTERRUPT:
+	case EXIT_REASON_PREEMPTION_TIMER:
+		return MVM_XC_INTR;
+	case EXIT_REASON_INTERRUPT_WINDOW:
+	case EXIT_REASON_NMI_WINDOW:
+		return MVM_XC_INTR_WINDOW;
+	case EXIT_REASON_EXCEPTION_NMI:
+		/* The host's NMIs as well: one exit reason for both. */
+		return MVM_XC_EXCEPTION;
+	default:
+		return MVM_XC_OTHER;
+	}
 }
 
 const struct mvm_backend_ops vmx_backend_ops = {
@@ -1885,4 +1920,5 @@ const struct mvm_backend_ops vmx_backend_ops = {
 	.get_debugregs = vmx_get_debugregs,
 	.set_debugregs = vmx_set_debugregs,
 	.queue_exception = vmx_queue_exception,
+	.exit_class = vmx_exit_class,
 };
