@@ -29,7 +29,7 @@ VERSION   := $(shell cat VERSION)
 UCFLAGS   := -std=c11 -O2 -g -Wall -Wextra -Werror -Iuapi -static
 SELFTESTS := dev_test module_test coexist_test memslot_test launcher_test hw_test \
 	     smoke_test vcpu_test guest_test ring_test exit_test events_test \
-	     lifecycle_test linux_test device_test hostile_test fuzz_test
+	     lifecycle_test linux_test device_test hostile_test fuzz_test stat_test
 TESTLIB   := selftests/lib/ktap.c selftests/lib/mvm_util.c selftests/lib/guest.c
 TESTHDRS  := selftests/lib/ktap.h selftests/lib/mvm_util.h \
 	     selftests/lib/guest.h uapi/linux/mvm.h

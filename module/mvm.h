@@ -29,6 +29,7 @@ struct mvm_exit;
 struct mvm_cpuid_index;
 struct mvm_vcpu;
 struct mvm_vm;
+struct dentry;
 
 /**
  * struct mvm_backend_ops - what a hardware backend provides
@@ -75,6 +76,9 @@ struct mvm_vm;
  * @get_debugregs, @set_debugregs: DR0-3, DR6, DR7.
  * @queue_exception: deliver exception @vector (with @error if @has_error;
  *		@cr2 for #PF) to the guest at the next entry.
+ * @exit_class:	the MVM_XC_* class of the exit @vcpu_run decoded into
+ *		@exit, from its @hw_reason; for the counters and the
+ *		mvm_exit tracepoint only.
  */
 struct mvm_backend_ops {
 	const char *name;
@@ -110,6 +114,51 @@ struct mvm_backend_ops {
 			      const struct mvm_debugregs *dbg);
 	void (*queue_exception)(struct mvm_vcpu *vcpu, u8 vector,
 				bool has_error, u32 error, u64 cr2);
+	u32 (*exit_class)(const struct mvm_exit *exit);
+};
+
+/*
+ * What kind of hardware exit it was, vendor-neutral, for the counters and
+ * tracepoints (stats.c, trace.h).  Keep mvm_stat_names[] in step.
+ */
+enum mvm_exit_class {
+	MVM_XC_IO,		/* IN, OUT, INS, OUTS */
+	MVM_XC_NPF,		/* NPF, EPT violation: MMIO or a fault-in */
+	MVM_XC_MSR,		/* RDMSR, WRMSR */
+	MVM_XC_CPUID,
+	MVM_XC_HLT,
+	MVM_XC_INTR,		/* the host's: interrupt, NMI, SMI, timer */
+	MVM_XC_INTR_WINDOW,	/* interrupt or NMI window, IRET */
+	MVM_XC_EXCEPTION,	/* an intercepted exception */
+	MVM_XC_OTHER,		/* the rest: XSETBV, CRs, #UD, shutdown... */
+	MVM_XC_NR,
+};
+
+/*
+ * The counters of a vCPU: plain u64s that only its thread (under
+ * vcpu->mutex) increments, and debugfs readers load (READ_ONCE); a VM's
+ * are summed at read.  Documentation/mvm/api.rst lists them.
+ */
+enum mvm_stat {
+	MVM_STAT_EXITS,
+	MVM_STAT_EXIT_CLASS,	/* MVM_XC_NR of them, by class */
+	MVM_STAT_IO_EXITS = MVM_STAT_EXIT_CLASS + MVM_XC_NR,
+	MVM_STAT_MMIO_EXITS,
+	MVM_STAT_POSTED_WRITES,
+	MVM_STAT_RING_FULL,
+	MVM_STAT_HALT_WAKEUP,
+	MVM_STAT_SIGNAL_EXITS,
+	MVM_STAT_NR,
+};
+
+struct mvm_vcpu_stat {
+	u64 v[MVM_STAT_NR];
+};
+
+/* A debugfs file of a VM: which counter to sum. */
+struct mvm_vm_stat_file {
+	struct mvm_vm *vm;
+	unsigned int stat;
 };
 
 /*
@@ -287,6 +336,9 @@ struct mvm_mmu {
  * @mmu:	the nested page tables, built on demand from @slots
  * @vcpus:	the vCPUs by id, to kick them when the tables change
  * @posted:	RCU-protected posted ranges; writers hold @slots_lock
+ * @retired:	the counters of vCPUs that are gone, under @slots_lock
+ * @debugfs:	its directory under mvm/ in debugfs, or an ERR_PTR/NULL
+ * @stat_files:	what each of its counter files sums
  */
 struct mvm_vm {
 	struct kref ref;
@@ -296,6 +348,9 @@ struct mvm_vm {
 	struct mvm_mmu mmu;
 	struct mvm_vcpu *vcpus[MVM_MAX_VCPUS];
 	struct mvm_posted __rcu *posted;
+	struct mvm_vcpu_stat retired;
+	struct dentry *debugfs;
+	struct mvm_vm_stat_file stat_files[MVM_STAT_NR];
 };
 
 /* mvm_vcpu.mode: where the vCPU thread is, for kicks and TLB requests. */
@@ -331,6 +386,8 @@ enum mvm_vcpu_mode {
  * @xsave:	the guest's x87/SSE/AVX state, XSAVE standard format, loaded
  *		only between mvm_fpu_load() and mvm_fpu_put()
  * @db:		the guest's DR0-3 (DR6 and DR7 live in the backend)
+ * @stat:	the counters (enum mvm_stat)
+ * @debugfs:	its vcpuN directory in the VM's, or an ERR_PTR/NULL
  */
 struct mvm_vcpu {
 	struct mvm_vm *vm;
@@ -354,6 +411,8 @@ struct mvm_vcpu {
 	u64 xcr0;
 	struct mvm_xsave *xsave;
 	u64 db[4];
+	struct mvm_vcpu_stat stat;
+	struct dentry *debugfs;
 };
 
 /*
@@ -424,6 +483,21 @@ void mvm_vcpu_init_fpu(struct mvm_vcpu *vcpu);
 int mvm_handle_exit(struct mvm_vcpu *vcpu, const struct mvm_exit *exit);
 int mvm_vcpu_exit_internal(struct mvm_vcpu *vcpu, u32 suberror, u64 d0,
 			   u64 d1);
+
+/* stats.c: counters in debugfs; the tracepoints are trace.h's. */
+void mvm_debugfs_init(void);
+void mvm_debugfs_exit(void);
+void mvm_vm_debugfs_create(struct mvm_vm *vm, int fd);
+void mvm_vm_debugfs_destroy(struct mvm_vm *vm);
+void mvm_vcpu_debugfs_create(struct mvm_vcpu *vcpu);
+void mvm_vcpu_debugfs_destroy(struct mvm_vcpu *vcpu);
+void mvm_vcpu_count_exit(struct mvm_vcpu *vcpu,
+			  const struct mvm_exit *exit);
+
+static inline void mvm_stat_inc(struct mvm_vcpu *vcpu, enum mvm_stat stat)
+{
+	vcpu->stat.v[stat]++;
+}
 
 /* cpuid.c: the CPUID table guests see. */
 int mvm_cpuid_init(u64 xcr0, unsigned int xsave_size);

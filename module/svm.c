@@ -1370,6 +1370,35 @@ static int svm_vcpu_run(struct mvm_vcpu *vcpu, struct mvm_exit *exit)
 	return 0;
 }
 
+/* For the counters and tracepoints (stats.c): appendix C's codes. */
+static u32 svm_exit_class(const struct mvm_exit *exit)
+{
+	switch (exit->hw_reason) {
+	case SVM_EXIT_IOIO:
+		return MVM_XC_IO;
+	case SVM_EXIT_NPF:
+		return MVM_XC_NPF;
+	case SVM_EXIT_MSR:
+		return MVM_XC_MSR;
+	case SVM_EXIT_CPUID:
+		return MVM_XC_CPUID;
+	case SVM_EXIT_HLT:
+		return MVM_XC_HLT;
+	case SVM_EXIT_INTR:
+	case SVM_EXIT_NMI:
+	case SVM_EXIT_SMI:
+	case SVM_EXIT_INIT:
+		return MVM_XC_INTR;
+	case SVM_EXIT_VINTR:
+	case SVM_EXIT_IRET:
+		return MVM_XC_INTR_WINDOW;
+	case SVM_EXIT_EXCP_BASE ... SVM_EXIT_EXCP_BASE + 31:
+		return MVM_XC_EXCEPTION;
+	default:
+		return MVM_XC_OTHER;
+	}
+}
+
 const struct mvm_backend_ops svm_backend_ops = {
 	.name = "SVM",
 	.backend = MVM_BACKEND_SVM,
@@ -1396,4 +1425,5 @@ const struct mvm_backend_ops svm_backend_ops = {
 	.get_debugregs = svm_get_debugregs,
 	.set_debugregs = svm_set_debugregs,
 	.queue_exception = svm_queue_exception,
+	.exit_class = svm_exit_class,
 };

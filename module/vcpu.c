@@ -23,6 +23,7 @@
 #include <linux/vmalloc.h>
 
 #include "mvm.h"
+#include "trace.h"
 
 static_assert(sizeof(struct mvm_run) == 256);
 static_assert(sizeof(struct mvm_access) == 24);
@@ -160,6 +161,7 @@ static int mvm_ring_append(struct mvm_vcpu *vcpu, u8 space, u64 addr,
 	mvm_fill_access(&ring->entries[head & (MVM_RING_ENTRIES - 1)], space,
 			addr, size, true, data);
 	vcpu->ring_head = head + 1;
+	mvm_stat_inc(vcpu, MVM_STAT_POSTED_WRITES);
 	/* Pairs with userspace's load-acquire of head. */
 	smp_store_release(&ring->head, head + 1);
 	if (!vcpu->ring_eventfd)
@@ -205,6 +207,9 @@ int mvm_handle_io(struct mvm_vcpu *vcpu, u8 space, u64 addr, u8 size,
 
 	mvm_fill_access(&run->io, space, addr, size, write, write ? data : 0);
 	run->exit_reason = reason;
+	mvm_stat_inc(vcpu, reason == MVM_EXIT_IO ? MVM_STAT_IO_EXITS :
+			   reason == MVM_EXIT_MMIO ? MVM_STAT_MMIO_EXITS :
+			   MVM_STAT_RING_FULL);
 	return 1;
 }
 
@@ -235,6 +240,14 @@ static int mvm_vcpu_halt(struct mvm_vcpu *vcpu)
 					 mvm_vcpu_pending_irq(vcpu) >= 0));
 }
 
+/* MVM_RUN ends with EINTR: a signal, or immediate_exit. */
+static long mvm_vcpu_run_intr(struct mvm_vcpu *vcpu)
+{
+	vcpu->run->exit_reason = MVM_EXIT_INTR;
+	mvm_stat_inc(vcpu, MVM_STAT_SIGNAL_EXITS);
+	return -EINTR;
+}
+
 /*
  * MVM_RUN: enter the guest and handle its exits until one is for
  * userspace.  Each round is one entry: the backend's vcpu_run enters and
@@ -251,27 +264,25 @@ static long mvm_vcpu_run(struct mvm_vcpu *vcpu)
 		mvm_complete_pending(vcpu);
 
 	run->exit_reason = MVM_EXIT_UNKNOWN;
-	if (READ_ONCE(run->immediate_exit)) {
-		run->exit_reason = MVM_EXIT_INTR;
-		return -EINTR;
-	}
+	if (READ_ONCE(run->immediate_exit))
+		return mvm_vcpu_run_intr(vcpu);
 
 	for (;;) {
-		if (signal_pending(current)) {
-			run->exit_reason = MVM_EXIT_INTR;
-			return -EINTR;
-		}
+		if (signal_pending(current))
+			return mvm_vcpu_run_intr(vcpu);
 		cond_resched();
 
 		if (vcpu->halted) {
-			if (mvm_vcpu_halt(vcpu)) {
-				run->exit_reason = MVM_EXIT_INTR;
-				return -EINTR;
-			}
+			if (mvm_vcpu_halt(vcpu))
+				return mvm_vcpu_run_intr(vcpu);
 			vcpu->halted = false;
+			mvm_stat_inc(vcpu, MVM_STAT_HALT_WAKEUP);
 		}
 
+		trace_mvm_entry(vcpu->id);
 		r = mvm_ops->vcpu_run(vcpu, &exit);
+		if (!r && exit.reason != MVM_VMEXIT_RETRY)
+			mvm_vcpu_count_exit(vcpu, &exit);
 		if (!r)
 			r = mvm_handle_exit(vcpu, &exit);
 		if (r < 0)
@@ -390,9 +401,15 @@ static int mvm_vcpu_release(struct inode *inode, struct file *file)
 {
 	struct mvm_vcpu *vcpu = file->private_data;
 	struct mvm_vm *vm = vcpu->vm;
+	int i;
 
+	/* No reader of its files is left after this: see stats.c. */
+	mvm_vcpu_debugfs_destroy(vcpu);
 	mutex_lock(&vm->slots_lock);
 	vm->vcpus[vcpu->id] = NULL;
+	/* Its counts stay in the VM's sums. */
+	for (i = 0; i < MVM_STAT_NR; i++)
+		vm->retired.v[i] += vcpu->stat.v[i];
 	mutex_unlock(&vm->slots_lock);
 	mvm_vcpu_destroy(vcpu);
 	return 0;
@@ -477,6 +494,7 @@ int mvm_vm_create_vcpu(struct mvm_vm *vm, unsigned long id)
 	}
 	vm->vcpus[id] = vcpu;
 	mutex_unlock(&vm->slots_lock);
+	mvm_vcpu_debugfs_create(vcpu);
 	fd_install(fd, file);
 	return fd;
 

@@ -1974,6 +1974,8 @@ static void vmx_iret_reblock_nmi(struct vmx_vcpu *vmx)
 	u32 basic = vmx->exit_reason & VMX_EXIT_REASON_BASIC;
 	bool unblocked;
 
+	if (vmx->vmfail)
+		return;
 	if (basic == EXIT_REASON_EPT_VIOLATION)
 		unblocked = vmcs_read(EXIT_QUALIFICATION) & BIT(12);
 	else if (basic == EXIT_REASON_EXCEPTION_NMI)
@@ -2021,6 +2023,38 @@ static int vmx_vcpu_run(struct mvm_vcpu *vcpu, struct mvm_exit *exit)
 	return r;
 }
 
+/* For the counters and tracepoints (stats.c): SDM vol. 3, appendix C. */
+static u32 vmx_exit_class(const struct mvm_exit *exit)
+{
+	if (exit->reason == MVM_VMEXIT_FAIL_ENTRY)
+		return MVM_XC_OTHER;
+	switch (exit->hw_reason & VMX_EXIT_REASON_BASIC) {
+	case EXIT_REASON_IO_INSTRUCTION:
+		return MVM_XC_IO;
+	case EXIT_REASON_EPT_VIOLATION:
+	case EXIT_REASON_EPT_MISCONFIG:
+		return MVM_XC_NPF;
+	case EXIT_REASON_MSR_READ:
+	case EXIT_REASON_MSR_WRITE:
+		return MVM_XC_MSR;
+	case EXIT_REASON_CPUID:
+		return MVM_XC_CPUID;
+	case EXIT_REASON_HLT:
+		return MVM_XC_HLT;
+	case EXIT_REASON_EXTERNAL_INTERRUPT:
+	case EXIT_REASON_PREEMPTION_TIMER:
+		return MVM_XC_INTR;
+	case EXIT_REASON_INTERRUPT_WINDOW:
+	case EXIT_REASON_NMI_WINDOW:
+		return MVM_XC_INTR_WINDOW;
+	case EXIT_REASON_EXCEPTION_NMI:
+		/* The host's NMIs as well: one exit reason for both. */
+		return MVM_XC_EXCEPTION;
+	default:
+		return MVM_XC_OTHER;
+	}
+}
+
 const struct mvm_backend_ops vmx_backend_ops = {
 	.name = "VMX",
 	.backend = MVM_BACKEND_VMX,
@@ -2047,4 +2081,5 @@ const struct mvm_backend_ops vmx_backend_ops = {
 	.get_debugregs = vmx_get_debugregs,
 	.set_debugregs = vmx_set_debugregs,
 	.queue_exception = vmx_queue_exception,
+	.exit_class = vmx_exit_class,
 };
