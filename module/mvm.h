@@ -492,7 +492,7 @@ void mvm_vm_debugfs_destroy(struct mvm_vm *vm);
 void mvm_vcpu_debugfs_create(struct mvm_vcpu *vcpu);
 void mvm_vcpu_debugfs_destroy(struct mvm_vcpu *vcpu);
 void mvm_vcpu_count_exit(struct mvm_vcpu *vcpu,
-			  const struct mvm_exit *exit);
+			 const struct mvm_exit *exit);
 
 static inline void mvm_stat_inc(struct mvm_vcpu *vcpu, enum mvm_stat stat)
 {

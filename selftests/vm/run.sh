@@ -215,15 +215,26 @@ boot_bochs() {
 
 # --- results ----------------------------------------------------------------
 
-# result OK|FAIL|SKIP NAME [REASON]: one KTAP line at lane depth.
+# result OK|FAIL|SKIP NAME [REASON]: one KTAP line at lane depth.  A
+# failure is also kept, with the diagnostics just before it ($recent_diag),
+# for the recap that ends the run: CI shows only a run's last lines.
 case_no=0
+recent_diag=
+NL=$'\n'
+recap_file=
 result() {
 	case_no=$((case_no + 1))
 	case $1 in
 	OK) pass=$((pass + 1)); echo "    ok $case_no $2" ;;
 	SKIP) skip=$((skip + 1)); echo "    ok $case_no $2 # SKIP $3" ;;
-	*) fail=$((fail + 1)); echo "    not ok $case_no $2${3:+ # $3}" ;;
+	*) fail=$((fail + 1)); echo "    not ok $case_no $2${3:+ # $3}"
+	   [ -n "$recap_file" ] && {
+		echo "# failed: $lane_name/$2${3:+ ($3)}"
+		[ -n "$recent_diag" ] && printf '%s\n' "$recent_diag" |
+			tail -n 12 | sed 's/^ */#   /'
+	   } >> "$recap_file" ;;
 	esac
+	recent_diag=
 }
 
 # lane_begin NAME DESCRIPTION / lane_end NAME: nest each lane's cases.
@@ -301,7 +312,8 @@ check_vm_log() {
 			leaf_failed=1
 			result FAIL "${name#* }" ;;
 		"    #"*)
-			echo "    $line" ;;
+			echo "    $line"
+			recent_diag+="${recent_diag:+$NL}$line" ;;
 		"not ok "*)
 			# A binary that failed without a failing case crashed,
 			# or was stuck (status 124: /init's watchdog killed it).
@@ -311,9 +323,9 @@ check_vm_log() {
 			*) why=crashed ;;
 			esac
 			[ $leaf_failed = 0 ] && result FAIL "${name%% # *}" "$why"
-			leaf_failed=0 ;;
+			leaf_failed=0; recent_diag= ;;
 		"ok "*)
-			leaf_failed=0 ;;
+			leaf_failed=0; recent_diag= ;;
 		esac
 	done < "$clean.ktap"
 	if grep -nE "$BAD_LOG" "$clean" > "$clean.bad"; then
@@ -568,11 +580,15 @@ cmd_check() {
 		case " $ALL_LANES " in *" $l "*) ;; *) die "unknown lane '$l' (lanes: $ALL_LANES)" ;; esac
 	done
 	need_host_pkgs
+	recap_file=$(mktemp)
 	echo "KTAP version 1"
 	for l in $lanes; do
 		"lane_$l"
 	done
 	echo "1..$lane_no"
+	# The failures again, each with the lines before it, at most 80 lines.
+	head -n 80 "$recap_file"
+	rm -f "$recap_file"
 	echo "$pass passed, $fail failed, $skip skipped"
 	[ "$fail" -eq 0 ]
 }
