@@ -1319,6 +1319,37 @@ static void svm_restore_entry_state(struct svm_vcpu *svm)
 	c->clean = 0;
 }
 
+/*
+ * QEMU 7.2's TCG does not load the interrupt shadow from the VMCB at VMRUN
+ * (only a guest's own STI or MOV SS makes one): entered in a shadow, the
+ * guest exits without it.  Hardware keeps it until the instruction in it
+ * has run (15.21.5).  An exit that intercepts that instruction before it
+ * runs, at the RIP of the entry and with no event being delivered, is one
+ * where the shadow must still be on; put it back, or an NMI or interrupt
+ * comes one instruction early: between the elements of a REP OUTS, or
+ * after a nested page fault on the fetch in a fresh VM, whose nested
+ * tables are empty.  On hardware this sets a bit already set.  Exits that
+ * are not an intercept of the instruction (INTR, VINTR) are left alone:
+ * a guest spinning on "sti; jmp ." would otherwise keep its shadow for good.
+ */
+static void svm_keep_shadow(struct svm_vcpu *svm)
+{
+	struct vmcb_control_area *c = &svm->vmcb->control;
+
+	switch (c->exit_code) {
+	case SVM_EXIT_IOIO:
+	case SVM_EXIT_NPF:
+	case SVM_EXIT_MSR:
+	case SVM_EXIT_CPUID:
+		break;
+	default:
+		return;
+	}
+	if (!(c->exit_int_info & SVM_EXITINTINFO_VALID) &&
+	    svm->vmcb->save.rip == svm->entry_save.rip)
+		c->int_state |= SVM_INTERRUPT_SHADOW_MASK;
+}
+
 static int svm_vcpu_run(struct mvm_vcpu *vcpu, struct mvm_exit *exit)
 {
 	struct svm_vcpu *svm = to_svm(vcpu);
@@ -1354,18 +1385,8 @@ static int svm_vcpu_run(struct mvm_vcpu *vcpu, struct mvm_exit *exit)
 			return 0;
 		}
 	}
-	/*
-	 * QEMU's TCG drops the interrupt shadow at a nested page fault on the
-	 * fetch of the instruction in it, before that instruction has run;
-	 * hardware keeps it (15.21.5).  Put it back, or an NMI or interrupt
-	 * comes one instruction early: after a snapshot is restored into a
-	 * fresh VM, whose nested tables are empty, for instance.
-	 */
-	if ((svm->entry_int_state & SVM_INTERRUPT_SHADOW_MASK) &&
-	    c->exit_code == SVM_EXIT_NPF &&
-	    !(c->exit_int_info & SVM_EXITINTINFO_VALID) &&
-	    svm->vmcb->save.rip == svm->entry_save.rip)
-		c->int_state |= SVM_INTERRUPT_SHADOW_MASK;
+	if (svm->entry_int_state & SVM_INTERRUPT_SHADOW_MASK)
+		svm_keep_shadow(svm);
 	svm_decode_exit(svm, exit);
 	return 0;
 }
