@@ -26,6 +26,7 @@
 #include "decode.h"
 
 struct mvm_exit;
+struct mvm_irq_source;
 struct mvm_cpuid_index;
 struct mvm_vcpu;
 struct mvm_vm;
@@ -76,6 +77,17 @@ struct dentry;
  * @get_debugregs, @set_debugregs: DR0-3, DR6, DR7.
  * @queue_exception: deliver exception @vector (with @error if @has_error;
  *		@cr2 for #PF) to the guest at the next entry.
+ * @nmi_allowed, @interrupt_allowed: could the guest take an NMI, an
+ *		external interrupt, at the next entry: nothing is being
+ *		injected already, no STI or MOV SS shadow, NMIs not blocked
+ *		(for an interrupt: RFLAGS.IF set).  For events.c, which
+ *		calls these and the next four from @vcpu_run before it
+ *		enters, with the vCPU's hardware state at hand.
+ * @inject_nmi, @inject_irq: inject that event at the next entry; only
+ *		after the matching @*_allowed said yes.
+ * @enable_nmi_window, @enable_irq_window: when @on, exit as soon as the
+ *		guest can take an NMI or an interrupt (the vendor's window
+ *		exits); when not, those exits are no longer needed.
  * @exit_class:	the MVM_XC_* class of the exit @vcpu_run decoded into
  *		@exit, from its @hw_reason; for the counters and the
  *		mvm_exit tracepoint only.
@@ -114,6 +126,12 @@ struct mvm_backend_ops {
 			      const struct mvm_debugregs *dbg);
 	void (*queue_exception)(struct mvm_vcpu *vcpu, u8 vector,
 				bool has_error, u32 error, u64 cr2);
+	bool (*nmi_allowed)(struct mvm_vcpu *vcpu);
+	bool (*interrupt_allowed)(struct mvm_vcpu *vcpu);
+	void (*inject_nmi)(struct mvm_vcpu *vcpu);
+	void (*inject_irq)(struct mvm_vcpu *vcpu, u8 vector);
+	void (*enable_nmi_window)(struct mvm_vcpu *vcpu, bool on);
+	void (*enable_irq_window)(struct mvm_vcpu *vcpu, bool on);
 	u32 (*exit_class)(const struct mvm_exit *exit);
 };
 
@@ -372,8 +390,12 @@ enum mvm_vcpu_mode {
  * @ring_head:	the kernel's copy of ring->head; userspace cannot change it
  * @ring_eventfd: signalled when the ring goes from empty to not empty
  * @pending:	the read that the next MVM_RUN completes
+ * @irq_source: where the vCPU's external interrupts come from (events.c);
+ *		today always mvm_irq_queue, over @irqs
  * @irqs:	pending external interrupt vectors (any thread sets them)
  * @nmi:	an NMI is pending (any thread sets it)
+ * @saw_nmi, @saw_irq: what mvm_inject_events() found pending, for
+ *		mvm_events_must_retry() right before the entry
  * @halted:	the guest ran HLT and nothing has woken it yet; it stays
  *		halted across a signal, until an event or a register set
  * @mode:	MVM_IN_GUEST from just before entry to just after the exit
@@ -398,8 +420,11 @@ struct mvm_vcpu {
 	u32 ring_head;
 	struct eventfd_ctx *ring_eventfd;
 	struct mvm_pending_read pending;
+	const struct mvm_irq_source *irq_source;
 	unsigned long irqs[BITS_TO_LONGS(256)];
 	bool nmi;
+	bool saw_nmi;
+	int saw_irq;
 	bool halted;
 	int mode;
 	int cpu;
@@ -415,12 +440,30 @@ struct mvm_vcpu {
 	struct dentry *debugfs;
 };
 
+/**
+ * struct mvm_irq_source - where a vCPU's external interrupts come from
+ * @name:	for messages
+ * @highest:	the highest vector pending, or -1
+ * @ack:	@vector, which @highest gave, is being injected: for a queue
+ *		no longer pending, for a local APIC in service
+ *
+ * Today's one source is mvm_irq_queue, the 256 bits MVM_INTERRUPT sets;
+ * a local APIC is meant to be the next.  events.c asks it.
+ */
+struct mvm_irq_source {
+	const char *name;
+	int (*highest)(struct mvm_vcpu *vcpu);
+	void (*ack)(struct mvm_vcpu *vcpu, int vector);
+};
+
+extern const struct mvm_irq_source mvm_irq_queue;
+
 /*
- * The highest pending interrupt vector, or -1.  Every entry asks, up to
- * five times: inline, and a word at a time from the top, with no call to
+ * The queue's highest vector, or -1.  Every entry asks, up to four times:
+ * inline, and a word at a time from the top, with no call to
  * find_last_bit().  Other threads set bits (MVM_INTERRUPT): one read each.
  */
-static inline int mvm_vcpu_pending_irq(struct mvm_vcpu *vcpu)
+static inline int mvm_irq_queue_highest(struct mvm_vcpu *vcpu)
 {
 	int i;
 
@@ -432,6 +475,37 @@ static inline int mvm_vcpu_pending_irq(struct mvm_vcpu *vcpu)
 	}
 	return -1;
 }
+
+/* The highest pending interrupt vector of the vCPU's source, or -1. */
+static inline int mvm_vcpu_pending_irq(struct mvm_vcpu *vcpu)
+{
+	const struct mvm_irq_source *src = vcpu->irq_source;
+
+	if (likely(src == &mvm_irq_queue))
+		return mvm_irq_queue_highest(vcpu);
+	return src->highest(vcpu);
+}
+
+/*
+ * events.c: the one injection policy, over the backend's six event
+ * primitives (struct mvm_backend_ops).
+ */
+void mvm_inject_events(struct mvm_vcpu *vcpu);
+
+/*
+ * Did an NMI or a higher interrupt arrive after mvm_inject_events()
+ * looked?  Then the backend must not enter a guest that would not see
+ * it.  With interrupts off, after vcpu->mode is MVM_IN_GUEST (see
+ * mvm_vcpu_kick()).
+ */
+static inline bool mvm_events_must_retry(struct mvm_vcpu *vcpu)
+{
+	return (READ_ONCE(vcpu->nmi) && !vcpu->saw_nmi) ||
+	       mvm_vcpu_pending_irq(vcpu) > vcpu->saw_irq;
+}
+
+#define MVM_TRIPLE_FAULT	(-1)
+int mvm_exception_merge(u8 first, u8 second);
 
 /* mem.c */
 int mvm_vm_set_memory_region(struct mvm_vm *vm, void __user *argp);
@@ -459,8 +533,6 @@ void mvm_vm_put(struct mvm_vm *vm);
 int mvm_vcpu_init_common(struct mvm_vcpu *vcpu, struct mvm_vm *vm, u32 id);
 int mvm_handle_io(struct mvm_vcpu *vcpu, u8 space, u64 addr, u8 size,
 		  bool write, u64 data);
-void mvm_vcpu_ack_irq(struct mvm_vcpu *vcpu, int vector);
-bool mvm_vcpu_take_nmi(struct mvm_vcpu *vcpu);
 void mvm_kick_all(struct mvm_vm *vm, int req);
 int mvm_check_sregs(const struct mvm_sregs *s);
 int mvm_guest_xsetbv(struct mvm_vcpu *vcpu, u32 index, u64 value);

@@ -98,8 +98,6 @@ struct svm_vcpu {
 	bool nmi_step;
 	bool nmi_step_tf;
 	u64 nmi_step_dr6;
-	bool saw_nmi;
-	int saw_irq;
 	/*
 	 * DR0-3 accesses and DR7 writes exit until the guest's first, which
 	 * lets them through for one run (svm_load_guest_debug()).
@@ -564,7 +562,7 @@ static u64 *svm_save_msr(struct vmcb_save_area *save, u32 index)
  * what mvm injected, or what an exit cut short (svm_reinject()).  The
  * VMCB has one interrupt shadow bit for STI and MOV SS alike (15.21.5):
  * with IF clear it can only be MOV SS's, with IF set it is reported as
- * STI's.  NMI masking is mvm's own (svm_inject_events()): blocked from
+ * STI's.  NMI masking is mvm's own (svm_inject_nmi()): blocked from
  * the injection until the handler's IRET has run.
  */
 static void svm_get_events(struct mvm_vcpu *vcpu, struct mvm_vcpu_events *ev)
@@ -597,7 +595,7 @@ static void svm_get_events(struct mvm_vcpu *vcpu, struct mvm_vcpu_events *ev)
 	if (c->int_state & SVM_INTERRUPT_SHADOW_MASK)
 		ev->interrupt.shadow = save->rflags & X86_EFLAGS_IF ?
 				       MVM_SHADOW_STI : MVM_SHADOW_MOV_SS;
-	/* Past the intercepted IRET, NMIs are open (svm_inject_events()). */
+	/* Past the intercepted IRET, NMIs are open (svm_vcpu_run()). */
 	ev->nmi.masked = svm->nmi_masked &&
 			 !(svm->nmi_iret && save->rip != svm->nmi_iret_rip);
 }
@@ -805,70 +803,84 @@ static bool svm_nmi_step_end(struct svm_vcpu *svm, u64 code)
 }
 
 /*
- * Queue what is pending: an NMI, else the highest external interrupt if the
- * guest can take it now; for any interrupt still left, ask for an exit as
- * soon as the guest can take one (a virtual interrupt request with VINTR
- * intercepted, APM 15.21.4).
+ * The event primitives for events.c.  An NMI, or an interrupt the guest
+ * can take now, goes into EVENTINJ; for one that must wait, the window is
+ * a virtual interrupt request with VINTR intercepted (APM 15.21.4), or for
+ * an NMI the handler's IRET (intercepted from the NMI's injection on, then
+ * stepped: svm_nmi_step()).
  */
-static void svm_inject_events(struct svm_vcpu *svm)
+static bool svm_event_free(const struct vmcb *vmcb)
 {
-	struct mvm_vcpu *vcpu = &svm->vcpu;
-	struct vmcb *vmcb = svm->vmcb;
-	bool shadow = vmcb->control.int_state & SVM_INTERRUPT_SHADOW_MASK;
-	int vector;
+	return !(vmcb->control.event_inj & SVM_EVTINJ_VALID) &&
+	       !(vmcb->control.int_state & SVM_INTERRUPT_SHADOW_MASK);
+}
 
-	/* What was pending when we looked, for svm_must_retry(). */
-	svm->saw_nmi = READ_ONCE(vcpu->nmi);
-	svm->saw_irq = mvm_vcpu_pending_irq(vcpu);
+static bool svm_nmi_allowed(struct mvm_vcpu *vcpu)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
 
-	if (vmcb->control.event_inj & SVM_EVTINJ_VALID)
-		return;
-
-	/* The guest went past the IRET it was stopped at: it has run. */
-	if (svm->nmi_iret && vmcb->save.rip != svm->nmi_iret_rip)
-		svm_nmi_unmask(svm);
-	if (svm->saw_nmi && svm->nmi_iret) {
-		svm_nmi_step(svm);
-		return;
-	}
-	if (svm->saw_nmi && !svm->nmi_masked && !shadow) {
-		mvm_vcpu_take_nmi(vcpu);
-		vmcb->control.event_inj = NMI_VECTOR | SVM_EVTINJ_TYPE_NMI |
-					  SVM_EVTINJ_VALID;
-		/* NMIs stay blocked until the handler's IRET. */
-		svm->nmi_masked = true;
-		svm_set_intercept(vmcb, INTERCEPT_IRET);
-		if (mvm_vcpu_pending_irq(vcpu) < 0)
-			return;
-		goto window;
-	}
-
-	vector = mvm_vcpu_pending_irq(vcpu);
-	if (vector < 0)
-		return;
-	if ((vmcb->save.rflags & X86_EFLAGS_IF) && !shadow) {
-		mvm_vcpu_ack_irq(vcpu, vector);
-		vmcb->control.event_inj = vector | SVM_EVTINJ_TYPE_INTR |
-					  SVM_EVTINJ_VALID;
-		/* More pending: exit again as soon as the guest can take it. */
-		if (mvm_vcpu_pending_irq(vcpu) < 0)
-			return;
-	}
-window:
-	vmcb->control.int_ctl |= V_IRQ_MASK | V_IGN_TPR_MASK |
-				 (0xf << V_INTR_PRIO_SHIFT);
-	svm_set_intercept(vmcb, INTERCEPT_VINTR);
+	return svm_event_free(svm->vmcb) && !svm->nmi_masked;
 }
 
 /*
- * Did an event arrive after svm_inject_events() looked?  Then enter no
- * guest that would not see it; what was there before is dealt with (taken,
- * or waiting for a window whose exit will bring us back).
+ * Not at an NMI handler's IRET with an NMI pending: the IRET runs first,
+ * stepped, and the NMI comes right after it.
  */
-static bool svm_must_retry(struct svm_vcpu *svm)
+static bool svm_interrupt_allowed(struct mvm_vcpu *vcpu)
 {
-	return (READ_ONCE(svm->vcpu.nmi) && !svm->saw_nmi) ||
-	       mvm_vcpu_pending_irq(&svm->vcpu) > svm->saw_irq;
+	struct svm_vcpu *svm = to_svm(vcpu);
+
+	return svm_event_free(svm->vmcb) &&
+	       (svm->vmcb->save.rflags & X86_EFLAGS_IF) &&
+	       !(svm->nmi_iret && vcpu->saw_nmi);
+}
+
+static void svm_inject_nmi(struct mvm_vcpu *vcpu)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+
+	svm->vmcb->control.event_inj = NMI_VECTOR | SVM_EVTINJ_TYPE_NMI |
+				       SVM_EVTINJ_VALID;
+	/* NMIs stay blocked until the handler's IRET. */
+	svm->nmi_masked = true;
+	svm_set_intercept(svm->vmcb, INTERCEPT_IRET);
+}
+
+static void svm_inject_irq(struct mvm_vcpu *vcpu, u8 vector)
+{
+	to_svm(vcpu)->vmcb->control.event_inj = vector | SVM_EVTINJ_TYPE_INTR |
+						SVM_EVTINJ_VALID;
+}
+
+/*
+ * NMIs blocked: the IRET intercept is the window.  Once it has exited, the
+ * IRET runs stepped (svm_nmi_step()), unless EVENTINJ holds an event to
+ * deliver first.
+ */
+static void svm_enable_nmi_window(struct mvm_vcpu *vcpu, bool on)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+
+	if (on && svm->nmi_iret &&
+	    !(svm->vmcb->control.event_inj & SVM_EVTINJ_VALID))
+		svm_nmi_step(svm);
+}
+
+/*
+ * The VINTR exit turns the request off again (svm_exit_own()).  None while
+ * an IRET is stepped: the request would be taken before the IRET runs, and
+ * the step's #DB exit comes right after it anyway.
+ */
+static void svm_enable_irq_window(struct mvm_vcpu *vcpu, bool on)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+	struct vmcb *vmcb = svm->vmcb;
+
+	if (!on || svm->nmi_step)
+		return;
+	vmcb->control.int_ctl |= V_IRQ_MASK | V_IGN_TPR_MASK |
+				 (0xf << V_INTR_PRIO_SHIFT);
+	svm_set_intercept(vmcb, INTERCEPT_VINTR);
 }
 
 /* DR7's enable bits, L0-L3 and G0-G3. */
@@ -974,7 +986,7 @@ static int svm_enter(struct svm_vcpu *svm)
 	WRITE_ONCE(vcpu->mode, MVM_IN_GUEST);
 	/* Pairs with mvm_vcpu_kick(): see there. */
 	smp_mb();
-	if (svm_must_retry(svm)) {
+	if (mvm_events_must_retry(vcpu)) {
 		WRITE_ONCE(vcpu->mode, MVM_OUTSIDE_GUEST);
 		local_irq_enable();
 		kernel_fpu_end();
@@ -1356,7 +1368,10 @@ static int svm_vcpu_run(struct mvm_vcpu *vcpu, struct mvm_exit *exit)
 	struct vmcb_control_area *c = &svm->vmcb->control;
 	int r;
 
-	svm_inject_events(svm);
+	/* The guest went past the IRET it was stopped at: it has run. */
+	if (svm->nmi_iret && svm->vmcb->save.rip != svm->nmi_iret_rip)
+		svm_nmi_unmask(svm);
+	mvm_inject_events(vcpu);
 	/*
 	 * 15.21.1: V_INTR_MASKING keeps physical interrupts the host's.  No
 	 * VMRUN on hardware clears it; make sure no emulator's did either.
@@ -1446,5 +1461,11 @@ const struct mvm_backend_ops svm_backend_ops = {
 	.get_debugregs = svm_get_debugregs,
 	.set_debugregs = svm_set_debugregs,
 	.queue_exception = svm_queue_exception,
+	.nmi_allowed = svm_nmi_allowed,
+	.interrupt_allowed = svm_interrupt_allowed,
+	.inject_nmi = svm_inject_nmi,
+	.inject_irq = svm_inject_irq,
+	.enable_nmi_window = svm_enable_nmi_window,
+	.enable_irq_window = svm_enable_irq_window,
 	.exit_class = svm_exit_class,
 };

@@ -46,16 +46,6 @@ long mvm_vcpu_mmap_size(void)
 
 /* Interrupts, NMIs and kicks. */
 
-void mvm_vcpu_ack_irq(struct mvm_vcpu *vcpu, int vector)
-{
-	clear_bit(vector, vcpu->irqs);
-}
-
-bool mvm_vcpu_take_nmi(struct mvm_vcpu *vcpu)
-{
-	return xchg(&vcpu->nmi, false);
-}
-
 static void mvm_kick_ipi(void *unused)
 {
 	/* The interrupt itself made the guest exit; nothing to do. */
@@ -433,6 +423,7 @@ int mvm_vcpu_init_common(struct mvm_vcpu *vcpu, struct mvm_vm *vm, u32 id)
 	init_waitqueue_head(&vcpu->wq);
 	vcpu->mode = MVM_OUTSIDE_GUEST;
 	vcpu->cpu = -1;
+	vcpu->irq_source = &mvm_irq_queue;
 
 	vcpu->run = vmalloc_user(MVM_VCPU_MMAP_BYTES);
 	if (!vcpu->run)

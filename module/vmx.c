@@ -409,8 +409,6 @@ struct vmx_vcpu {
 	struct task_struct *debugctl_task;
 	unsigned long debugctl_switches;
 	int debugctl_cpu;
-	bool saw_nmi;
-	int saw_irq;
 	bool vmfail;		/* the last VMLAUNCH/VMRESUME failed */
 	u32 exit_reason;	/* of the last exit, read in vmx_enter() */
 	u32 exit_intr_info;	/* the same, for exception and NMI exits */
@@ -1249,47 +1247,53 @@ static void vmx_set_proc(u32 bits, bool on)
 	vmcs_write(CPU_BASED_VM_EXEC_CONTROL, on ? proc | bits : proc & ~bits);
 }
 
-/* As svm_inject_events(): an NMI, else an interrupt, else windows. */
-static void vmx_inject_events(struct vmx_vcpu *vmx)
+/*
+ * The event primitives for events.c, with the VMCS current.  The
+ * interruptibility state holds the shadows and NMI blocking (SDM vol. 3,
+ * 25.4.2); the windows are the interrupt- and NMI-window exits (25.2).
+ */
+static bool vmx_event_free(u32 *intr)
 {
-	struct mvm_vcpu *vcpu = &vmx->vcpu;
-	u32 intr = vmcs_read(GUEST_INTERRUPTIBILITY_INFO);
-	bool shadow = intr & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS);
-	int vector;
-
-	vmx->saw_nmi = READ_ONCE(vcpu->nmi);
-	vmx->saw_irq = mvm_vcpu_pending_irq(vcpu);
-
-	if (vmcs_read(VM_ENTRY_INTR_INFO_FIELD) & INTR_INFO_VALID_MASK)
-		goto windows;
-
-	if (vmx->saw_nmi) {
-		if (!shadow && !(intr & GUEST_INTR_STATE_NMI)) {
-			mvm_vcpu_take_nmi(vcpu);
-			vmcs_write(VM_ENTRY_INTR_INFO_FIELD, NMI_VECTOR |
-				   INTR_TYPE_NMI_INTR | INTR_INFO_VALID_MASK);
-			goto windows;
-		}
-	}
-
-	vector = mvm_vcpu_pending_irq(vcpu);
-	if (vector >= 0 && (vmcs_read(GUEST_RFLAGS) & X86_EFLAGS_IF) &&
-	    !shadow) {
-		mvm_vcpu_ack_irq(vcpu, vector);
-		vmcs_write(VM_ENTRY_INTR_INFO_FIELD, vector |
-			   INTR_TYPE_EXT_INTR | INTR_INFO_VALID_MASK);
-	}
-windows:
-	/* SDM 25.2: exit as soon as the guest can take what is left. */
-	vmx_set_proc(CPU_BASED_INTR_WINDOW_EXITING,
-		     mvm_vcpu_pending_irq(vcpu) >= 0);
-	vmx_set_proc(CPU_BASED_NMI_WINDOW_EXITING, READ_ONCE(vcpu->nmi));
+	*intr = vmcs_read(GUEST_INTERRUPTIBILITY_INFO);
+	return !(vmcs_read(VM_ENTRY_INTR_INFO_FIELD) & INTR_INFO_VALID_MASK) &&
+	       !(*intr & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS));
 }
 
-static bool vmx_must_retry(struct vmx_vcpu *vmx)
+static bool vmx_nmi_allowed(struct mvm_vcpu *vcpu)
 {
-	return (READ_ONCE(vmx->vcpu.nmi) && !vmx->saw_nmi) ||
-	       mvm_vcpu_pending_irq(&vmx->vcpu) > vmx->saw_irq;
+	u32 intr;
+
+	return vmx_event_free(&intr) && !(intr & GUEST_INTR_STATE_NMI);
+}
+
+static bool vmx_interrupt_allowed(struct mvm_vcpu *vcpu)
+{
+	u32 intr;
+
+	return vmx_event_free(&intr) &&
+	       (vmcs_read(GUEST_RFLAGS) & X86_EFLAGS_IF);
+}
+
+static void vmx_inject_nmi(struct mvm_vcpu *vcpu)
+{
+	vmcs_write(VM_ENTRY_INTR_INFO_FIELD, NMI_VECTOR | INTR_TYPE_NMI_INTR |
+		   INTR_INFO_VALID_MASK);
+}
+
+static void vmx_inject_irq(struct mvm_vcpu *vcpu, u8 vector)
+{
+	vmcs_write(VM_ENTRY_INTR_INFO_FIELD, vector | INTR_TYPE_EXT_INTR |
+		   INTR_INFO_VALID_MASK);
+}
+
+static void vmx_enable_nmi_window(struct mvm_vcpu *vcpu, bool on)
+{
+	vmx_set_proc(CPU_BASED_NMI_WINDOW_EXITING, on);
+}
+
+static void vmx_enable_irq_window(struct mvm_vcpu *vcpu, bool on)
+{
+	vmx_set_proc(CPU_BASED_INTR_WINDOW_EXITING, on);
 }
 
 /* The host's NMI, which exited the guest: see mvm_vmx_do_nmi(). */
@@ -1461,7 +1465,7 @@ static int vmx_enter(struct vmx_vcpu *vmx)
 	WRITE_ONCE(vcpu->mode, MVM_IN_GUEST);
 	/* Pairs with mvm_vcpu_kick(): see there. */
 	smp_mb();
-	if (vmx_must_retry(vmx)) {
+	if (mvm_events_must_retry(vcpu)) {
 		r = -EAGAIN;
 		goto out_mode;
 	}
@@ -1726,13 +1730,6 @@ static void vmx_handle_cr(struct vmx_vcpu *vmx, struct mvm_exit *exit)
 	vmx_skip();
 }
 
-/* SDM vol. 3, table 6-4. */
-static bool vmx_contributory(u8 vector)
-{
-	return vector == X86_TRAP_DE || (vector >= X86_TRAP_TS &&
-					 vector <= X86_TRAP_GP);
-}
-
 static void vmx_shutdown(struct vmx_vcpu *vmx, struct mvm_exit *exit)
 {
 	exit->reason = MVM_VMEXIT_SHUTDOWN;
@@ -1750,18 +1747,17 @@ static void vmx_reflect_exception(struct vmx_vcpu *vmx, u8 vector, u32 info,
 	u32 idt = vmcs_read(IDT_VECTORING_INFO_FIELD);
 	bool has_error = info & INTR_INFO_DELIVER_CODE_MASK;
 	u32 error = has_error ? vmcs_read(VM_EXIT_INTR_ERROR_CODE) : 0;
-	u8 first = idt & VECTORING_INFO_VECTOR_MASK;
+	int merged;
 
-	/* Only contributory ones and #DF come here (MVM_VMX_EXC_REAL). */
 	if ((idt & VECTORING_INFO_VALID_MASK) &&
-	    (idt & VECTORING_INFO_TYPE_MASK) == INTR_TYPE_HARD_EXCEPTION &&
-	    vmx_contributory(vector)) {
-		if (first == X86_TRAP_DF) {
+	    (idt & VECTORING_INFO_TYPE_MASK) == INTR_TYPE_HARD_EXCEPTION) {
+		merged = mvm_exception_merge(idt & VECTORING_INFO_VECTOR_MASK,
+					     vector);
+		if (merged == MVM_TRIPLE_FAULT) {
 			vmx_shutdown(vmx, exit);
 			return;
 		}
-		if (first == X86_TRAP_PF || (vmx_contributory(first) &&
-					     vmx_contributory(vector))) {
+		if (merged == X86_TRAP_DF && vector != X86_TRAP_DF) {
 			vector = X86_TRAP_DF;
 			has_error = true;
 			error = 0;
@@ -1999,7 +1995,7 @@ static int vmx_vcpu_run(struct mvm_vcpu *vcpu, struct mvm_exit *exit)
 		preempt_enable();
 		return -EIO;
 	}
-	vmx_inject_events(vmx);
+	mvm_inject_events(vcpu);
 	r = vmx_enter(vmx);
 	if (r == -EAGAIN) {
 		exit->reason = MVM_VMEXIT_RETRY;
@@ -2081,5 +2077,11 @@ const struct mvm_backend_ops vmx_backend_ops = {
 	.get_debugregs = vmx_get_debugregs,
 	.set_debugregs = vmx_set_debugregs,
 	.queue_exception = vmx_queue_exception,
+	.nmi_allowed = vmx_nmi_allowed,
+	.interrupt_allowed = vmx_interrupt_allowed,
+	.inject_nmi = vmx_inject_nmi,
+	.inject_irq = vmx_inject_irq,
+	.enable_nmi_window = vmx_enable_nmi_window,
+	.enable_irq_window = vmx_enable_irq_window,
 	.exit_class = vmx_exit_class,
 };
