@@ -23,7 +23,7 @@
 #include <linux/mvm.h>
 
 /* struct mvm_pending_read lives there, so the host unit test can see it. */
-#include "decode.h"
+#include "emul/decode.h"
 
 struct mvm_exit;
 struct mvm_irq_source;

@@ -565,7 +565,7 @@ lane_lint() {
 	: > "$MVM_ERRFILE"
 	if (need_pkgs linux-source-6.1 sparse) && cp=$(checkpatch_dir); then
 		lint_case checkpatch perl "$cp/scripts/checkpatch.pl" --no-tree --strict \
-			--terse --show-types -f "$MVM_TOP"/module/*.[ch] "$MVM_TOP"/uapi/linux/mvm.h
+			--terse --show-types -f "$MVM_TOP"/module/*.[ch] "$MVM_TOP"/module/*/*.[ch] "$MVM_TOP"/uapi/linux/mvm.h
 	else
 		result FAIL checkpatch "$(setup_error "no checkpatch.pl or sparse")"
 	fi
