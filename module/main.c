@@ -117,7 +117,7 @@ static int mvm_create_vm(unsigned long type)
 		r = PTR_ERR(file);
 		goto err_put_fd;
 	}
-	mvm_vm_debugfs_create(vm, fd);
+	mvm_vm_debugfs_name(vm, fd);
 	fd_install(fd, file);
 	return fd;
 

@@ -355,7 +355,9 @@ struct mvm_mmu {
  * @vcpus:	the vCPUs by id, to kick them when the tables change
  * @posted:	RCU-protected posted ranges; writers hold @slots_lock
  * @retired:	the counters of vCPUs that are gone, under @slots_lock
- * @debugfs:	its directory under mvm/ in debugfs, or an ERR_PTR/NULL
+ * @debugfs:	its directory under mvm/ in debugfs, made with its first
+ *		vCPU: NULL until then, an ERR_PTR if it could not be
+ * @debugfs_pid, @debugfs_fd: the creator's pid and the VM's fd, its name
  * @stat_files:	what each of its counter files sums
  */
 struct mvm_vm {
@@ -368,6 +370,8 @@ struct mvm_vm {
 	struct mvm_posted __rcu *posted;
 	struct mvm_vcpu_stat retired;
 	struct dentry *debugfs;
+	pid_t debugfs_pid;
+	int debugfs_fd;
 	struct mvm_vm_stat_file stat_files[MVM_STAT_NR];
 };
 
@@ -559,7 +563,7 @@ int mvm_vcpu_exit_internal(struct mvm_vcpu *vcpu, u32 suberror, u64 d0,
 /* stats.c: counters in debugfs; the tracepoints are trace.h's. */
 void mvm_debugfs_init(void);
 void mvm_debugfs_exit(void);
-void mvm_vm_debugfs_create(struct mvm_vm *vm, int fd);
+void mvm_vm_debugfs_name(struct mvm_vm *vm, int fd);
 void mvm_vm_debugfs_destroy(struct mvm_vm *vm);
 void mvm_vcpu_debugfs_create(struct mvm_vcpu *vcpu);
 void mvm_vcpu_debugfs_destroy(struct mvm_vcpu *vcpu);

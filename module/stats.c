@@ -104,18 +104,41 @@ void mvm_debugfs_exit(void)
 }
 
 /*
- * Before the VM's fd is installed as @fd.  The name is KVM's: the
- * creator's pid and the fd.  Removing a file waits for its readers, so
- * none sees the VM freed.
+ * The VM's directory is made with its first vCPU (mvm_vcpu_debugfs_create()):
+ * a VM without one has nothing to count, and VMs made and closed in a loop
+ * pay nothing for debugfs.  Its name is KVM's, the creator's pid and the
+ * VM's fd, as they were when the VM was made: mvm_vm_debugfs_name(), before
+ * the fd is installed.
  */
-void mvm_vm_debugfs_create(struct mvm_vm *vm, int fd)
+void mvm_vm_debugfs_name(struct mvm_vm *vm, int fd)
 {
-	char name[32];
+	vm->debugfs_pid = task_pid_nr(current);
+	vm->debugfs_fd = fd;
+}
+
+/*
+ * Under slots_lock.  An fd number is free again as soon as close() has
+ * taken it out of the table, before the release of its VM has run, and a
+ * VM outlives its fd while a vCPU fd holds it: a name can still be taken
+ * by an older VM.  Then the new one's has a third part, a sequence number,
+ * rather than no directory and a complaint from debugfs on the console for
+ * each (dev_test's threads made hundreds).  Removing a file waits for its
+ * readers, so none sees the VM freed.
+ */
+static void mvm_vm_debugfs_create(struct mvm_vm *vm)
+{
+	static atomic_t seq = ATOMIC_INIT(0);
+	struct dentry *old;
+	char name[40];
 	int i;
 
-	if (IS_ERR_OR_NULL(mvm_debugfs_root))
-		return;
-	snprintf(name, sizeof(name), "%d-%d", task_pid_nr(current), fd);
+	snprintf(name, sizeof(name), "%d-%d", vm->debugfs_pid, vm->debugfs_fd);
+	old = debugfs_lookup(name, mvm_debugfs_root);
+	if (old) {
+		dput(old);
+		snprintf(name, sizeof(name), "%d-%d-%u", vm->debugfs_pid,
+			 vm->debugfs_fd, (unsigned int)atomic_inc_return(&seq));
+	}
 	vm->debugfs = debugfs_create_dir(name, mvm_debugfs_root);
 	if (IS_ERR(vm->debugfs))
 		return;
@@ -134,16 +157,22 @@ void mvm_vm_debugfs_destroy(struct mvm_vm *vm)
 	vm->debugfs = NULL;
 }
 
+/* Under slots_lock, which makes the VM's directory with its first vCPU. */
 void mvm_vcpu_debugfs_create(struct mvm_vcpu *vcpu)
 {
-	struct dentry *vmdir = vcpu->vm->debugfs;
+	struct mvm_vm *vm = vcpu->vm;
 	char name[16];
 	int i;
 
-	if (IS_ERR_OR_NULL(vmdir))
+	lockdep_assert_held(&vm->slots_lock);
+	if (IS_ERR_OR_NULL(mvm_debugfs_root))
+		return;
+	if (!vm->debugfs)
+		mvm_vm_debugfs_create(vm);
+	if (IS_ERR(vm->debugfs))
 		return;
 	snprintf(name, sizeof(name), "vcpu%u", vcpu->id);
-	vcpu->debugfs = debugfs_create_dir(name, vmdir);
+	vcpu->debugfs = debugfs_create_dir(name, vm->debugfs);
 	if (IS_ERR(vcpu->debugfs))
 		return;
 	for (i = 0; i < MVM_STAT_NR; i++)

@@ -484,8 +484,8 @@ int mvm_vm_create_vcpu(struct mvm_vm *vm, unsigned long id)
 		goto err_put_fd;
 	}
 	vm->vcpus[id] = vcpu;
-	mutex_unlock(&vm->slots_lock);
 	mvm_vcpu_debugfs_create(vcpu);
+	mutex_unlock(&vm->slots_lock);
 	fd_install(fd, file);
 	return fd;
 
