@@ -28,8 +28,8 @@ BUILD     := build
 VERSION   := $(shell cat VERSION)
 UCFLAGS   := -std=c11 -O2 -g -Wall -Wextra -Werror -Iuapi -static
 SELFTESTS := dev_test module_test coexist_test memslot_test launcher_test hw_test \
-	     smoke_test vcpu_test guest_test ring_test exit_test \
-	     lifecycle_test linux_test device_test hostile_test fuzz_test
+	     smoke_test vcpu_test guest_test ring_test exit_test events_test \
+	     lifecycle_test linux_test device_test hostile_test fuzz_test stat_test
 TESTLIB   := selftests/lib/ktap.c selftests/lib/mvm_util.c selftests/lib/guest.c
 TESTHDRS  := selftests/lib/ktap.h selftests/lib/mvm_util.h \
 	     selftests/lib/guest.h uapi/linux/mvm.h
@@ -78,9 +78,9 @@ unit: $(UNIT:%=$(BUILD)/unit/%)
 
 # The module's pure files, for the host; kept, not removed as intermediates.
 .PRECIOUS: $(BUILD)/unit/%.o
-$(BUILD)/unit/%.o: module/%.c module/%.h selftests/unit/shim.h uapi/linux/mvm.h
+$(BUILD)/unit/%.o: module/emul/%.c module/emul/%.h module/regs.h selftests/unit/shim.h uapi/linux/mvm.h
 	@mkdir -p $(@D)
-	$(CC) $(UNITFLAGS) -include selftests/unit/shim.h -c -o $@ $<
+	$(CC) $(UNITFLAGS) -Imodule -include selftests/unit/shim.h -c -o $@ $<
 
 $(BUILD)/unit/%_test: selftests/unit/%_test.c $(BUILD)/unit/%.o \
 		      selftests/lib/ktap.c selftests/lib/ktap.h
@@ -132,6 +132,8 @@ uninstall:
 # DKMS.  DKMS_SRCTREE and DKMSFLAGS let selftests/vm/dkms-test.sh run these
 # same targets in a scratch tree (dkms --dkmstree, --installtree, ...).
 KVER         ?= $(shell uname -r)
+# The module's sources: the core in module/, the rest a folder down.
+MODULE_SRC   := $(wildcard module/*.[chS] module/*.inc module/*/*.[chS])
 DKMS_SRCTREE ?= /usr/src
 DKMS_SRC     := $(DKMS_SRCTREE)/mvm-$(VERSION)
 DKMSFLAGS    ?=
@@ -142,7 +144,8 @@ dkms-source:
 	rm -rf $(DKMS_SRC)
 	install -d $(DKMS_SRC)/module $(DKMS_SRC)/uapi/linux
 	install -m 0644 dkms.conf VERSION Kbuild $(DKMS_SRC)/
-	install -m 0644 module/Kbuild $(wildcard module/*.[chS]) $(DKMS_SRC)/module/
+	for f in module/Kbuild $(MODULE_SRC); do \
+		install -D -m 0644 $$f $(DKMS_SRC)/$$f || exit; done
 	install -m 0644 uapi/linux/mvm.h $(DKMS_SRC)/uapi/linux/
 
 # Installing the same VERSION again replaces it (dkms add refuses a

@@ -359,14 +359,90 @@ void mvm_cpuid_exit(void)
 	kfree(mvm_cpuid_supported);
 }
 
+/*
+ * A vCPU's table is looked up directly for leaves 0 to MVM_CPUID_DIRECT - 1
+ * of the basic and the extended (0x80000000) ranges, and subleaves 0 to
+ * MVM_CPUID_DIRECT - 1: @pos holds the number of the entry that answers,
+ * plus one, or 0 for none.  Other leaves and subleaves, which a guest
+ * rarely asks for, are searched.  Built when the table is stored, in the
+ * same allocation, right after its entries.
+ */
+#define MVM_CPUID_DIRECT	32
+#define MVM_CPUID_EXT		0x80000000U
+
+struct mvm_cpuid_index {
+	u16 pos[2][MVM_CPUID_DIRECT][MVM_CPUID_DIRECT];
+};
+
+static_assert(MVM_MAX_CPUID_ENTRIES < U16_MAX);
+
+/* The subleaf row of leaf @f, or NULL if @f is not in the index. */
+static u16 *mvm_cpuid_row(struct mvm_cpuid_index *x, u32 f)
+{
+	u32 leaf = f & ~MVM_CPUID_EXT;
+
+	if (leaf >= MVM_CPUID_DIRECT)
+		return NULL;
+	/* @f is the guest's: no speculative read past the index either. */
+	leaf = array_index_nospec(leaf, MVM_CPUID_DIRECT);
+	return x->pos[f >> 31][leaf];
+}
+
+/*
+ * The first entry that matches, in the table's order, is the answer (as
+ * mvm_cpuid_find() finds it): walking the table backwards, an earlier
+ * entry overwrites a later one.
+ */
+static void mvm_cpuid_index_build(struct mvm_cpuid_index *x,
+				  const struct mvm_cpuid_entry *t, u32 n)
+{
+	u32 k, i;
+
+	memset(x, 0, sizeof(*x));
+	for (k = n; k-- > 0;) {
+		const struct mvm_cpuid_entry *e = &t[k];
+		u16 *row = mvm_cpuid_row(x, e->function);
+
+		if (!row)
+			continue;
+		if (!(e->flags & MVM_CPUID_FLAG_INDEX)) {
+			for (i = 0; i < MVM_CPUID_DIRECT; i++)
+				row[i] = k + 1;
+		} else if (e->index < MVM_CPUID_DIRECT) {
+			row[e->index] = k + 1;
+		}
+	}
+}
+
+/* Room for @n entries and their index, which the caller builds. */
+static struct mvm_cpuid_entry *mvm_cpuid_alloc(u32 n)
+{
+	return kmalloc(n * sizeof(struct mvm_cpuid_entry) +
+		       sizeof(struct mvm_cpuid_index), GFP_KERNEL_ACCOUNT);
+}
+
+/* @t, of @n entries from mvm_cpuid_alloc(), becomes the vCPU's table. */
+static void mvm_cpuid_store(struct mvm_vcpu *vcpu, struct mvm_cpuid_entry *t,
+			    u32 n)
+{
+	struct mvm_cpuid_index *x = (struct mvm_cpuid_index *)(t + n);
+
+	mvm_cpuid_index_build(x, t, n);
+	kfree(vcpu->cpuid);
+	vcpu->cpuid = t;
+	vcpu->cpuid_nent = n;
+	vcpu->cpuid_index = x;
+}
+
 int mvm_vcpu_init_cpuid(struct mvm_vcpu *vcpu)
 {
-	vcpu->cpuid = kmemdup(mvm_cpuid_supported,
-			      mvm_cpuid_supported_nent * sizeof(*vcpu->cpuid),
-			      GFP_KERNEL_ACCOUNT);
-	if (!vcpu->cpuid)
+	u32 n = mvm_cpuid_supported_nent;
+	struct mvm_cpuid_entry *t = mvm_cpuid_alloc(n);
+
+	if (!t)
 		return -ENOMEM;
-	vcpu->cpuid_nent = mvm_cpuid_supported_nent;
+	memcpy(t, mvm_cpuid_supported, n * sizeof(*t));
+	mvm_cpuid_store(vcpu, t, n);
 	return 0;
 }
 
@@ -382,13 +458,25 @@ mvm_cpuid_find(const struct mvm_cpuid_entry *t, u32 n, u32 f, u32 i)
 	return NULL;
 }
 
+static const struct mvm_cpuid_entry *
+mvm_cpuid_lookup(const struct mvm_vcpu *vcpu, u32 f, u32 i)
+{
+	const u16 *row = mvm_cpuid_row(vcpu->cpuid_index, f);
+	u16 pos;
+
+	if (!row || i >= MVM_CPUID_DIRECT)
+		return mvm_cpuid_find(vcpu->cpuid, vcpu->cpuid_nent, f, i);
+	pos = row[array_index_nospec(i, MVM_CPUID_DIRECT)];
+	return pos ? &vcpu->cpuid[pos - 1] : NULL;
+}
+
 void mvm_handle_cpuid(struct mvm_vcpu *vcpu, u64 cr4, u32 *eax, u32 *ebx,
 		      u32 *ecx, u32 *edx)
 {
 	const struct mvm_cpuid_entry *e;
 	u32 f = *eax, i = *ecx;
 
-	e = mvm_cpuid_find(vcpu->cpuid, vcpu->cpuid_nent, f, i);
+	e = mvm_cpuid_lookup(vcpu, f, i);
 	if (!e) {
 		*eax = 0;
 		*ebx = 0;
@@ -456,17 +544,19 @@ int mvm_vcpu_set_cpuid(struct mvm_vcpu *vcpu, void __user *argp)
 		return -EINVAL;
 	if (hdr.nent > MVM_MAX_CPUID_ENTRIES)
 		return -E2BIG;
-	t = memdup_user(argp + sizeof(hdr), hdr.nent * sizeof(*t));
-	if (IS_ERR(t))
-		return PTR_ERR(t);
+	t = mvm_cpuid_alloc(hdr.nent);
+	if (!t)
+		return -ENOMEM;
+	if (copy_from_user(t, argp + sizeof(hdr), hdr.nent * sizeof(*t))) {
+		kfree(t);
+		return -EFAULT;
+	}
 	for (i = 0; i < hdr.nent; i++) {
 		if (t[i].pad || (t[i].flags & ~MVM_CPUID_FLAG_INDEX)) {
 			kfree(t);
 			return -EINVAL;
 		}
 	}
-	kfree(vcpu->cpuid);
-	vcpu->cpuid = t;
-	vcpu->cpuid_nent = hdr.nent;
+	mvm_cpuid_store(vcpu, t, hdr.nent);
 	return 0;
 }

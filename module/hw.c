@@ -49,8 +49,10 @@ static int mvm_hw_enable_cpu(void)
 	if (__this_cpu_read(mvm_hw_enabled))
 		return 0;
 	r = mvm_ops->cpu_enable();
-	if (!r)
+	if (!r) {
+		mvm_uret_cpu_init();
 		__this_cpu_write(mvm_hw_enabled, true);
+	}
 	return r;
 }
 
@@ -122,6 +124,7 @@ static void mvm_hw_disable_cpu(void)
 {
 	if (!__this_cpu_read(mvm_hw_enabled))
 		return;
+	mvm_uret_cpu_drop();
 	mvm_ops->cpu_disable();
 	__this_cpu_write(mvm_hw_enabled, false);
 }

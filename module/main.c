@@ -24,6 +24,7 @@ static void mvm_vm_free(struct kref *ref)
 {
 	struct mvm_vm *vm = container_of(ref, struct mvm_vm, ref);
 
+	mvm_vm_debugfs_destroy(vm);
 	mvm_vm_free_memslots(vm);
 	mvm_mmu_destroy(vm);
 	kfree(rcu_dereference_protected(vm->posted, true));
@@ -116,6 +117,7 @@ static int mvm_create_vm(unsigned long type)
 		r = PTR_ERR(file);
 		goto err_put_fd;
 	}
+	mvm_vm_debugfs_name(vm, fd);
 	fd_install(fd, file);
 	return fd;
 
@@ -145,6 +147,8 @@ static long mvm_check_extension(unsigned long cap)
 		return MVM_NR_POSTED;
 	case MVM_CAP_GPA_BITS:
 		return mvm_mmu_gpa_bits();
+	case MVM_CAP_VCPU_EVENTS:
+		return 1;
 	default:
 		return 0;
 	}
@@ -230,15 +234,17 @@ static int __init mvm_init(void)
 	if (r)
 		goto err_unsetup;
 
+	mvm_debugfs_init();
 	/* Last: from here on userspace can reach us. */
 	r = misc_register(&mvm_dev);
 	if (r)
-		goto err_hw_exit;
+		goto err_debugfs;
 
 	pr_info("using %s, API version %d\n", mvm_ops->name, MVM_API_VERSION);
 	return 0;
 
-err_hw_exit:
+err_debugfs:
+	mvm_debugfs_exit();
 	mvm_hw_exit();
 err_unsetup:
 	mvm_ops->unsetup();
@@ -250,6 +256,7 @@ err_vcpu_exit:
 static void __exit mvm_exit(void)
 {
 	misc_deregister(&mvm_dev);
+	mvm_debugfs_exit();
 	mvm_hw_exit();
 	mvm_ops->unsetup();
 	mvm_vcpu_module_exit();

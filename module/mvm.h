@@ -9,11 +9,13 @@
 #define MVM_H
 
 #include <linux/bitops.h>
+#include <linux/kernel.h>
 #include <linux/kref.h>
 #include <linux/list.h>
 #include <linux/mm_types.h>
 #include <linux/mutex.h>
 #include <linux/nospec.h>
+#include <linux/percpu.h>
 #include <linux/rcupdate.h>
 #include <linux/types.h>
 #include <linux/wait.h>
@@ -21,10 +23,14 @@
 #include <linux/mvm.h>
 
 /* struct mvm_pending_read lives there, so the host unit test can see it. */
-#include "decode.h"
+#include "emul/decode.h"
 
+struct mvm_exit;
+struct mvm_irq_source;
+struct mvm_cpuid_index;
 struct mvm_vcpu;
 struct mvm_vm;
+struct dentry;
 
 /**
  * struct mvm_backend_ops - what a hardware backend provides
@@ -47,17 +53,44 @@ struct mvm_vm;
  *		and set it up in the architectural reset state (real mode,
  *		CS:IP f000:fff0).  Returns an ERR_PTR on failure.
  * @vcpu_free:	free it; the vCPU never runs again.
- * @vcpu_run:	enter the guest once and handle the exit.  Called with
- *		preemption on and vcpu->mutex held.  Returns 0 to go on, 1
- *		when vcpu->run holds an exit for userspace, MVM_RUN_HALT when
- *		the guest halted, or a negative errno.
+ * @vcpu_run:	enter the guest once, and decode its exit into *@exit
+ *		(struct mvm_exit) after the work only the vendor can do:
+ *		re-injecting an event the exit cut short, its own intercepts
+ *		(interrupt and NMI windows, exceptions, VMX's CR accesses).
+ *		Called with preemption on and vcpu->mutex held.  Returns 0
+ *		with *@exit filled in (MVM_VMEXIT_RETRY when the guest did
+ *		not run), or a negative errno; what the exit asks for is then
+ *		mvm_handle_exit()'s (exit.c).
+ * @get_gpr, @set_gpr: guest register @reg (MVM_GPR_*, regs.h), all 64
+ *		bits; for exit.c, between @vcpu_run and the next entry.
+ * @skip:	the instruction at RIP has run: RIP to @next_rip, and the
+ *		interrupt shadow of an STI or MOV SS before it is over.
  * @get_regs, @set_regs, @get_sregs, @set_sregs: the state of
  *		struct mvm_regs and struct mvm_sregs.  The set functions get
  *		state that mvm_check_sregs() accepted.
+ * @get_events:	fill in, of struct mvm_vcpu_events (zeroed by the caller),
+ *		what the backend keeps: the injected exception, interrupt or
+ *		NMI, the interrupt shadow and NMI masking.
+ * @set_events:	set them, from events that mvm_check_events() accepted
+ *		(exception.pending already folded into exception.injected).
  * @get_msr, @set_msr: one MSR of those state.c's mvm_msr_check() knows.
  * @get_debugregs, @set_debugregs: DR0-3, DR6, DR7.
  * @queue_exception: deliver exception @vector (with @error if @has_error;
  *		@cr2 for #PF) to the guest at the next entry.
+ * @nmi_allowed, @interrupt_allowed: could the guest take an NMI, an
+ *		external interrupt, at the next entry: nothing is being
+ *		injected already, no STI or MOV SS shadow, NMIs not blocked
+ *		(for an interrupt: RFLAGS.IF set).  For events.c, which
+ *		calls these and the next four from @vcpu_run before it
+ *		enters, with the vCPU's hardware state at hand.
+ * @inject_nmi, @inject_irq: inject that event at the next entry; only
+ *		after the matching @*_allowed said yes.
+ * @enable_nmi_window, @enable_irq_window: when @on, exit as soon as the
+ *		guest can take an NMI or an interrupt (the vendor's window
+ *		exits); when not, those exits are no longer needed.
+ * @exit_class:	the MVM_XC_* class of the exit @vcpu_run decoded into
+ *		@exit, from its @hw_reason; for the counters and the
+ *		mvm_exit tracepoint only.
  */
 struct mvm_backend_ops {
 	const char *name;
@@ -72,12 +105,19 @@ struct mvm_backend_ops {
 
 	struct mvm_vcpu *(*vcpu_alloc)(struct mvm_vm *vm, u32 id);
 	void (*vcpu_free)(struct mvm_vcpu *vcpu);
-	int (*vcpu_run)(struct mvm_vcpu *vcpu);
+	int (*vcpu_run)(struct mvm_vcpu *vcpu, struct mvm_exit *exit);
+	u64 (*get_gpr)(struct mvm_vcpu *vcpu, unsigned int reg);
+	void (*set_gpr)(struct mvm_vcpu *vcpu, unsigned int reg, u64 val);
+	void (*skip)(struct mvm_vcpu *vcpu, u64 next_rip);
 	void (*get_regs)(struct mvm_vcpu *vcpu, struct mvm_regs *regs);
 	void (*set_regs)(struct mvm_vcpu *vcpu, const struct mvm_regs *regs);
 	void (*get_sregs)(struct mvm_vcpu *vcpu, struct mvm_sregs *sregs);
 	void (*set_sregs)(struct mvm_vcpu *vcpu,
 			  const struct mvm_sregs *sregs);
+	void (*get_events)(struct mvm_vcpu *vcpu,
+			   struct mvm_vcpu_events *ev);
+	void (*set_events)(struct mvm_vcpu *vcpu,
+			   const struct mvm_vcpu_events *ev);
 	int (*get_msr)(struct mvm_vcpu *vcpu, u32 index, u64 *data);
 	int (*set_msr)(struct mvm_vcpu *vcpu, u32 index, u64 data);
 	void (*get_debugregs)(struct mvm_vcpu *vcpu,
@@ -86,15 +126,158 @@ struct mvm_backend_ops {
 			      const struct mvm_debugregs *dbg);
 	void (*queue_exception)(struct mvm_vcpu *vcpu, u8 vector,
 				bool has_error, u32 error, u64 cr2);
+	bool (*nmi_allowed)(struct mvm_vcpu *vcpu);
+	bool (*interrupt_allowed)(struct mvm_vcpu *vcpu);
+	void (*inject_nmi)(struct mvm_vcpu *vcpu);
+	void (*inject_irq)(struct mvm_vcpu *vcpu, u8 vector);
+	void (*enable_nmi_window)(struct mvm_vcpu *vcpu, bool on);
+	void (*enable_irq_window)(struct mvm_vcpu *vcpu, bool on);
+	u32 (*exit_class)(const struct mvm_exit *exit);
 };
 
-#define MVM_RUN_HALT	2
+/*
+ * What kind of hardware exit it was, vendor-neutral, for the counters and
+ * tracepoints (stats.c, trace.h).  Keep mvm_stat_names[] in step.
+ */
+enum mvm_exit_class {
+	MVM_XC_IO,		/* IN, OUT, INS, OUTS */
+	MVM_XC_NPF,		/* NPF, EPT violation: MMIO or a fault-in */
+	MVM_XC_MSR,		/* RDMSR, WRMSR */
+	MVM_XC_CPUID,
+	MVM_XC_HLT,
+	MVM_XC_INTR,		/* the host's: interrupt, NMI, SMI, timer */
+	MVM_XC_INTR_WINDOW,	/* interrupt or NMI window, IRET */
+	MVM_XC_EXCEPTION,	/* an intercepted exception */
+	MVM_XC_OTHER,		/* the rest: XSETBV, CRs, #UD, shutdown... */
+	MVM_XC_NR,
+};
+
+/*
+ * The counters of a vCPU: plain u64s that only its thread (under
+ * vcpu->mutex) increments, and debugfs readers load (READ_ONCE); a VM's
+ * are summed at read.  Documentation/mvm/api.rst lists them.
+ */
+enum mvm_stat {
+	MVM_STAT_EXITS,
+	MVM_STAT_EXIT_CLASS,	/* MVM_XC_NR of them, by class */
+	MVM_STAT_IO_EXITS = MVM_STAT_EXIT_CLASS + MVM_XC_NR,
+	MVM_STAT_MMIO_EXITS,
+	MVM_STAT_POSTED_WRITES,
+	MVM_STAT_RING_FULL,
+	MVM_STAT_HALT_WAKEUP,
+	MVM_STAT_SIGNAL_EXITS,
+	MVM_STAT_NR,
+};
+
+struct mvm_vcpu_stat {
+	u64 v[MVM_STAT_NR];
+};
+
+/* A debugfs file of a VM: which counter to sum. */
+struct mvm_vm_stat_file {
+	struct mvm_vm *vm;
+	unsigned int stat;
+};
+
+/*
+ * What a guest's exit asks the generic code (exit.c) to do; the backend
+ * decodes its hardware exit into one of these.
+ */
+enum mvm_vmexit {
+	MVM_VMEXIT_RETRY,	/* the guest did not run: enter again */
+	MVM_VMEXIT_NONE,	/* nothing more: the backend did all */
+	MVM_VMEXIT_IO,		/* IN, OUT, INS, OUTS: @io */
+	MVM_VMEXIT_MMIO,	/* a nested page fault: @mmio */
+	MVM_VMEXIT_MSR_READ,	/* RDMSR */
+	MVM_VMEXIT_MSR_WRITE,	/* WRMSR */
+	MVM_VMEXIT_CPUID,	/* @mode */
+	MVM_VMEXIT_XSETBV,	/* @mode */
+	MVM_VMEXIT_RDTSCP,	/* where the CPU cannot run it for the guest */
+	MVM_VMEXIT_HLT,
+	MVM_VMEXIT_INVD,	/* guest memory is coherent: both are no-ops */
+	MVM_VMEXIT_WBINVD,
+	MVM_VMEXIT_UD,		/* an instruction the guest may not run */
+	MVM_VMEXIT_SHUTDOWN,	/* the backend has reset the vCPU already */
+	MVM_VMEXIT_FAIL_ENTRY,	/* @fail_entry */
+	MVM_VMEXIT_UNEXPECTED,	/* one mvm does not handle */
+	MVM_VMEXIT_NR,
+};
+
+/**
+ * struct mvm_exit - one exit, as the backend decoded it
+ * @reason:	MVM_VMEXIT_*; with MVM_VMEXIT_RETRY nothing else is set
+ * @interruptible: RFLAGS.IF was set and no STI or MOV SS shadow was on
+ *		(MVM_RUN_IF_FLAG)
+ * @skip_by_decode: the CPU gave no next RIP (SVM without NRIP save):
+ *		@next_rip is not valid, and a skip decodes the instruction
+ * @hw_reason:	the vendor's exit code (SVM EXITCODE, VMX exit reason), or 0
+ *		when VMX refused the entry (VMfail)
+ * @hw_info:	the vendor's detail of it (EXITINFO1, the exit qualification),
+ *		where exit.c reports it: MVM_VMEXIT_IO, MMIO, UNEXPECTED
+ * @rip:	the guest's RIP at the exit, before anything was done for it
+ * @next_rip:	for an instruction exit, RIP after the instruction
+ * @io:		@port, @size in bytes as the CPU reported it (exit.c refuses
+ *		all but 1, 2 and 4), @in, and for INS/OUTS @string and @rep
+ * @mmio:	guest-physical @gpa and @write; @in_walk when the access was
+ *		the CPU's walk of the guest's page tables
+ * @mode:	CPUID and XSETBV: the guest's CR4 (CPUID reflects OSXSAVE and
+ *		PKE, XSETBV is #UD without OSXSAVE) and CPL (#GP above 0)
+ * @fail_entry: the vendor's detail for MVM_EXIT_FAIL_ENTRY, which takes
+ *		its hardware_reason from @hw_reason
+ */
+struct mvm_exit {
+	u32 reason;
+	bool interruptible;
+	bool skip_by_decode;
+	u64 hw_reason;
+	u64 hw_info;
+	u64 rip;
+	u64 next_rip;
+	union {
+		struct {
+			u16 port;
+			u8 size;
+			bool in;
+			bool string;
+			bool rep;
+		} io;
+		struct {
+			u64 gpa;
+			bool write;
+			bool in_walk;
+		} mmio;
+		struct {
+			u64 cr4;
+			u8 cpl;
+		} mode;
+		struct {
+			u64 info[2];
+		} fail_entry;
+	};
+};
 
 extern const struct mvm_backend_ops svm_backend_ops;
 extern const struct mvm_backend_ops vmx_backend_ops;
 
 /* The backend chosen at load time; set before /dev/mvm exists. */
 extern const struct mvm_backend_ops *mvm_ops;
+
+/*
+ * The MSR ranges that SVM's permission map (APM 15.11) and VMX's MSR
+ * bitmaps (SDM 24.6.9) cover, 8 Ki MSRs each: 0 for 0-0x1fff, 1 for
+ * 0xc0000000-0xc0001fff, 2 for 0xc0010000-0xc0011fff (SVM's alone);
+ * -1 for any other MSR, whose accesses always exit.
+ */
+static inline int mvm_msr_range(u32 msr)
+{
+	static const u32 start[] = { 0, 0xc0000000, 0xc0010000 };
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(start); i++)
+		if (msr - start[i] <= 0x1fff)
+			return i;
+	return -1;
+}
 
 #define MVM_NR_MEMSLOTS	32
 
@@ -171,6 +354,11 @@ struct mvm_mmu {
  * @mmu:	the nested page tables, built on demand from @slots
  * @vcpus:	the vCPUs by id, to kick them when the tables change
  * @posted:	RCU-protected posted ranges; writers hold @slots_lock
+ * @retired:	the counters of vCPUs that are gone, under @slots_lock
+ * @debugfs:	its directory under mvm/ in debugfs, made with its first
+ *		vCPU: NULL until then, an ERR_PTR if it could not be
+ * @debugfs_pid, @debugfs_fd: the creator's pid and the VM's fd, its name
+ * @stat_files:	what each of its counter files sums
  */
 struct mvm_vm {
 	struct kref ref;
@@ -180,6 +368,11 @@ struct mvm_vm {
 	struct mvm_mmu mmu;
 	struct mvm_vcpu *vcpus[MVM_MAX_VCPUS];
 	struct mvm_posted __rcu *posted;
+	struct mvm_vcpu_stat retired;
+	struct dentry *debugfs;
+	pid_t debugfs_pid;
+	int debugfs_fd;
+	struct mvm_vm_stat_file stat_files[MVM_STAT_NR];
 };
 
 /* mvm_vcpu.mode: where the vCPU thread is, for kicks and TLB requests. */
@@ -201,8 +394,12 @@ enum mvm_vcpu_mode {
  * @ring_head:	the kernel's copy of ring->head; userspace cannot change it
  * @ring_eventfd: signalled when the ring goes from empty to not empty
  * @pending:	the read that the next MVM_RUN completes
+ * @irq_source: where the vCPU's external interrupts come from (events.c);
+ *		today always mvm_irq_queue, over @irqs
  * @irqs:	pending external interrupt vectors (any thread sets them)
  * @nmi:	an NMI is pending (any thread sets it)
+ * @saw_nmi, @saw_irq: what mvm_inject_events() found pending, for
+ *		mvm_events_must_retry() right before the entry
  * @halted:	the guest ran HLT and nothing has woken it yet; it stays
  *		halted across a signal, until an event or a register set
  * @mode:	MVM_IN_GUEST from just before entry to just after the exit
@@ -210,10 +407,13 @@ enum mvm_vcpu_mode {
  * @requests:	MVM_REQ_* bits
  * @wq:		a halted vCPU sleeps here
  * @cpuid:	the CPUID table the guest sees; @cpuid_nent entries
+ * @cpuid_index: its direct lookup (cpuid.c), in @cpuid's allocation
  * @xcr0:	the guest's XCR0
  * @xsave:	the guest's x87/SSE/AVX state, XSAVE standard format, loaded
  *		only between mvm_fpu_load() and mvm_fpu_put()
  * @db:		the guest's DR0-3 (DR6 and DR7 live in the backend)
+ * @stat:	the counters (enum mvm_stat)
+ * @debugfs:	its vcpuN directory in the VM's, or an ERR_PTR/NULL
  */
 struct mvm_vcpu {
 	struct mvm_vm *vm;
@@ -224,8 +424,11 @@ struct mvm_vcpu {
 	u32 ring_head;
 	struct eventfd_ctx *ring_eventfd;
 	struct mvm_pending_read pending;
+	const struct mvm_irq_source *irq_source;
 	unsigned long irqs[BITS_TO_LONGS(256)];
 	bool nmi;
+	bool saw_nmi;
+	int saw_irq;
 	bool halted;
 	int mode;
 	int cpu;
@@ -233,10 +436,80 @@ struct mvm_vcpu {
 	wait_queue_head_t wq;
 	struct mvm_cpuid_entry *cpuid;
 	u32 cpuid_nent;
+	struct mvm_cpuid_index *cpuid_index;
 	u64 xcr0;
 	struct mvm_xsave *xsave;
 	u64 db[4];
+	struct mvm_vcpu_stat stat;
+	struct dentry *debugfs;
 };
+
+/**
+ * struct mvm_irq_source - where a vCPU's external interrupts come from
+ * @name:	for messages
+ * @highest:	the highest vector pending, or -1
+ * @ack:	@vector, which @highest gave, is being injected: for a queue
+ *		no longer pending, for a local APIC in service
+ *
+ * Today's one source is mvm_irq_queue, the 256 bits MVM_INTERRUPT sets;
+ * a local APIC is meant to be the next.  events.c asks it.
+ */
+struct mvm_irq_source {
+	const char *name;
+	int (*highest)(struct mvm_vcpu *vcpu);
+	void (*ack)(struct mvm_vcpu *vcpu, int vector);
+};
+
+extern const struct mvm_irq_source mvm_irq_queue;
+
+/*
+ * The queue's highest vector, or -1.  Every entry asks, up to four times:
+ * inline, and a word at a time from the top, with no call to
+ * find_last_bit().  Other threads set bits (MVM_INTERRUPT): one read each.
+ */
+static inline int mvm_irq_queue_highest(struct mvm_vcpu *vcpu)
+{
+	int i;
+
+	for (i = ARRAY_SIZE(vcpu->irqs) - 1; i >= 0; i--) {
+		unsigned long w = READ_ONCE(vcpu->irqs[i]);
+
+		if (w)
+			return i * BITS_PER_LONG + __fls(w);
+	}
+	return -1;
+}
+
+/* The highest pending interrupt vector of the vCPU's source, or -1. */
+static inline int mvm_vcpu_pending_irq(struct mvm_vcpu *vcpu)
+{
+	const struct mvm_irq_source *src = vcpu->irq_source;
+
+	if (likely(src == &mvm_irq_queue))
+		return mvm_irq_queue_highest(vcpu);
+	return src->highest(vcpu);
+}
+
+/*
+ * events.c: the one injection policy, over the backend's six event
+ * primitives (struct mvm_backend_ops).
+ */
+void mvm_inject_events(struct mvm_vcpu *vcpu);
+
+/*
+ * Did an NMI or a higher interrupt arrive after mvm_inject_events()
+ * looked?  Then the backend must not enter a guest that would not see
+ * it.  With interrupts off, after vcpu->mode is MVM_IN_GUEST (see
+ * mvm_vcpu_kick()).
+ */
+static inline bool mvm_events_must_retry(struct mvm_vcpu *vcpu)
+{
+	return (READ_ONCE(vcpu->nmi) && !vcpu->saw_nmi) ||
+	       mvm_vcpu_pending_irq(vcpu) > vcpu->saw_irq;
+}
+
+#define MVM_TRIPLE_FAULT	(-1)
+int mvm_exception_merge(u8 first, u8 second);
 
 /* mem.c */
 int mvm_vm_set_memory_region(struct mvm_vm *vm, void __user *argp);
@@ -264,11 +537,6 @@ void mvm_vm_put(struct mvm_vm *vm);
 int mvm_vcpu_init_common(struct mvm_vcpu *vcpu, struct mvm_vm *vm, u32 id);
 int mvm_handle_io(struct mvm_vcpu *vcpu, u8 space, u64 addr, u8 size,
 		  bool write, u64 data);
-int mvm_vcpu_pending_irq(struct mvm_vcpu *vcpu);
-void mvm_vcpu_ack_irq(struct mvm_vcpu *vcpu, int vector);
-bool mvm_vcpu_take_nmi(struct mvm_vcpu *vcpu);
-int mvm_vcpu_exit_internal(struct mvm_vcpu *vcpu, u32 suberror, u64 d0,
-			   u64 d1);
 void mvm_kick_all(struct mvm_vm *vm, int req);
 int mvm_check_sregs(const struct mvm_sregs *s);
 int mvm_guest_xsetbv(struct mvm_vcpu *vcpu, u32 index, u64 value);
@@ -283,6 +551,30 @@ long mvm_vcpu_state_ioctl(struct mvm_vcpu *vcpu, unsigned int cmd,
 			  void __user *argp);
 void mvm_vcpu_init_fpu(struct mvm_vcpu *vcpu);
 
+/*
+ * exit.c: what an exit asks for.  Like every function on the exit path,
+ * these return 0 to enter the guest again, 1 when vcpu->run holds an exit
+ * for userspace, or a negative errno for MVM_RUN to fail with.
+ */
+int mvm_handle_exit(struct mvm_vcpu *vcpu, const struct mvm_exit *exit);
+int mvm_vcpu_exit_internal(struct mvm_vcpu *vcpu, u32 suberror, u64 d0,
+			   u64 d1);
+
+/* stats.c: counters in debugfs; the tracepoints are trace.h's. */
+void mvm_debugfs_init(void);
+void mvm_debugfs_exit(void);
+void mvm_vm_debugfs_name(struct mvm_vm *vm, int fd);
+void mvm_vm_debugfs_destroy(struct mvm_vm *vm);
+void mvm_vcpu_debugfs_create(struct mvm_vcpu *vcpu);
+void mvm_vcpu_debugfs_destroy(struct mvm_vcpu *vcpu);
+void mvm_vcpu_count_exit(struct mvm_vcpu *vcpu,
+			 const struct mvm_exit *exit);
+
+static inline void mvm_stat_inc(struct mvm_vcpu *vcpu, enum mvm_stat stat)
+{
+	vcpu->stat.v[stat]++;
+}
+
 /* cpuid.c: the CPUID table guests see. */
 int mvm_cpuid_init(u64 xcr0, unsigned int xsave_size);
 void mvm_cpuid_exit(void);
@@ -292,6 +584,27 @@ int mvm_vcpu_get_cpuid(struct mvm_vcpu *vcpu, void __user *argp);
 int mvm_vcpu_set_cpuid(struct mvm_vcpu *vcpu, void __user *argp);
 void mvm_handle_cpuid(struct mvm_vcpu *vcpu, u64 cr4, u32 *eax, u32 *ebx,
 		      u32 *ecx, u32 *edx);
+
+/* uret.c: MSRs only user mode reads, restored on the return to it. */
+enum {
+	MVM_URET_STAR, MVM_URET_LSTAR, MVM_URET_CSTAR, MVM_URET_SFMASK,
+	MVM_URET_TSC_AUX, MVM_NR_URET
+};
+
+void mvm_uret_cpu_init(void);
+void mvm_uret_cpu_drop(void);
+int mvm_uret_slot(u32 msr);
+void mvm_uret_set(unsigned int slot, u64 value);
+void mvm_uret_load(const u64 *values, u64 owner);
+u64 mvm_uret_new_owner(void);
+
+DECLARE_PER_CPU(u64, mvm_uret_owner);
+
+/* Does this CPU hold the values mvm_uret_load() put there for @owner? */
+static inline bool mvm_uret_owned(u64 owner)
+{
+	return __this_cpu_read(mvm_uret_owner) == owner;
+}
 
 /* emulate.c: guest memory by virtual address, and MMIO instructions. */
 int mvm_emulate_mmio(struct mvm_vcpu *vcpu, u64 gpa, bool write);

@@ -16,6 +16,7 @@
 #include <asm/fpu/xcr.h>
 #include <asm/processor.h>
 #include <asm/special_insns.h>
+#include <asm/trapnr.h>
 
 #include "mvm.h"
 
@@ -24,6 +25,9 @@ static_assert(sizeof(struct mvm_segment) == 24);
 static_assert(sizeof(struct mvm_sregs) % 8 == 0);
 static_assert(sizeof(struct mvm_msr_entry) == 16);
 static_assert(sizeof(struct mvm_xsave) == PAGE_SIZE);
+static_assert(sizeof(struct mvm_vcpu_events) == 128);
+static_assert(sizeof(((struct mvm_vcpu_events *)0)->interrupt.pending) ==
+	      sizeof(((struct mvm_vcpu *)0)->irqs));
 
 /* XSAVE feature bits (SDM vol. 1, 13.1). */
 #define XF_X87		BIT_ULL(0)
@@ -434,6 +438,140 @@ static int mvm_vcpu_set_debugregs(struct mvm_vcpu *vcpu, void __user *argp)
 	return 0;
 }
 
+/* Events. */
+
+/* Vectors mvm takes as an exception: 0-19 but NMI and the reserved 15. */
+#define MVM_EXC_VECTORS	(GENMASK(19, 0) & ~(BIT(X86_TRAP_NMI) | BIT(15)))
+/* Those that push an error code in protected mode (SDM vol. 3, 6.13). */
+#define MVM_EXC_ERROR	(BIT(X86_TRAP_DF) | GENMASK(X86_TRAP_PF, X86_TRAP_TS) | \
+			 BIT(X86_TRAP_AC))
+
+static bool mvm_zero(const void *p, size_t n)
+{
+	return !memchr_inv(p, 0, n);
+}
+
+/*
+ * The rules of MVM_SET_VCPU_EVENTS (Documentation/mvm/api.rst): each field
+ * in range, and nothing the CPU would refuse at entry (SDM vol. 3,
+ * 27.3.1.4-5; APM 15.20): one event at a time, no interrupt or NMI
+ * injected into a shadow, an STI shadow only with IF set, an error code
+ * exactly where the vector has one.
+ */
+static int mvm_check_events(struct mvm_vcpu *vcpu,
+			    const struct mvm_vcpu_events *ev)
+{
+	const typeof(ev->exception) *e = &ev->exception;
+	const typeof(ev->interrupt) *irq = &ev->interrupt;
+	struct mvm_sregs sregs;
+	struct mvm_regs regs;
+	bool exc = e->injected || e->pending;
+	bool pe;
+
+	if (ev->flags & ~MVM_VCPU_EVENTS_PENDING ||
+	    !mvm_zero(ev->reserved, sizeof(ev->reserved)) ||
+	    !mvm_zero(ev->pad, sizeof(ev->pad)) ||
+	    !mvm_zero(irq->pad, sizeof(irq->pad)) ||
+	    !mvm_zero(ev->nmi.pad, sizeof(ev->nmi.pad)))
+		return -EINVAL;
+	if (e->injected > 1 || e->pending > 1 || e->has_error > 1 ||
+	    irq->injected > 1 || ev->nmi.injected > 1 || ev->nmi.pending > 1 ||
+	    ev->nmi.masked > 1 || ev->halted > 1)
+		return -EINVAL;
+	if (irq->shadow & ~(MVM_SHADOW_STI | MVM_SHADOW_MOV_SS) ||
+	    irq->shadow == (MVM_SHADOW_STI | MVM_SHADOW_MOV_SS))
+		return -EINVAL;
+
+	mvm_ops->get_regs(vcpu, &regs);
+	mvm_ops->get_sregs(vcpu, &sregs);
+	pe = sregs.cr0 & X86_CR0_PE;
+	if (!exc) {
+		if (e->vector || e->has_error || e->error_code)
+			return -EINVAL;
+	} else {
+		if (e->injected && e->pending)
+			return -EINVAL;
+		if (e->vector > 31 || !(MVM_EXC_VECTORS & BIT(e->vector)))
+			return -EINVAL;
+		if (e->has_error != (pe && (MVM_EXC_ERROR & BIT(e->vector))))
+			return -EINVAL;
+		if (!e->has_error && e->error_code)
+			return -EINVAL;
+	}
+
+	if (irq->injected ? irq->vector < 32 : irq->vector)
+		return -EINVAL;
+	if (!(ev->flags & MVM_VCPU_EVENTS_PENDING)) {
+		if (!mvm_zero(irq->pending, sizeof(irq->pending)) ||
+		    ev->nmi.pending)
+			return -EINVAL;
+	} else if ((u32)irq->pending[0]) {
+		return -EINVAL;
+	}
+
+	if (exc + irq->injected + ev->nmi.injected > 1)
+		return -EINVAL;
+	if ((irq->injected || ev->nmi.injected) && irq->shadow)
+		return -EINVAL;
+	if ((irq->injected || irq->shadow & MVM_SHADOW_STI) &&
+	    !(regs.rflags & X86_EFLAGS_IF))
+		return -EINVAL;
+	/* HLT has completed: nothing is in delivery, no shadow is left. */
+	if (ev->halted && (exc + irq->injected + ev->nmi.injected ||
+			   irq->shadow))
+		return -EINVAL;
+	return 0;
+}
+
+/*
+ * A read that an exit asked userspace for is half an instruction: it is
+ * not state, and it is completed by an MVM_RUN with immediate_exit set
+ * (api.rst, "MVM_GET_VCPU_EVENTS").  Until then both ioctls refuse.
+ */
+static int mvm_vcpu_get_events(struct mvm_vcpu *vcpu, void __user *argp)
+{
+	struct mvm_vcpu_events ev;
+	unsigned int i;
+
+	if (vcpu->pending.active)
+		return -EBUSY;
+	memset(&ev, 0, sizeof(ev));
+	mvm_ops->get_events(vcpu, &ev);
+	for (i = 0; i < ARRAY_SIZE(ev.interrupt.pending); i++)
+		ev.interrupt.pending[i] = READ_ONCE(vcpu->irqs[i]);
+	ev.nmi.pending = READ_ONCE(vcpu->nmi);
+	ev.halted = vcpu->halted;
+	ev.flags = MVM_VCPU_EVENTS_PENDING;
+	return copy_to_user(argp, &ev, sizeof(ev)) ? -EFAULT : 0;
+}
+
+static int mvm_vcpu_set_events(struct mvm_vcpu *vcpu, void __user *argp)
+{
+	struct mvm_vcpu_events ev;
+	unsigned int i;
+	int r;
+
+	if (copy_from_user(&ev, argp, sizeof(ev)))
+		return -EFAULT;
+	if (vcpu->pending.active)
+		return -EBUSY;
+	r = mvm_check_events(vcpu, &ev);
+	if (r)
+		return r;
+
+	ev.exception.injected |= ev.exception.pending;
+	ev.exception.pending = 0;
+	mvm_ops->set_events(vcpu, &ev);
+	/* MVM_INTERRUPT and MVM_NMI from other threads may race: theirs. */
+	if (ev.flags & MVM_VCPU_EVENTS_PENDING) {
+		for (i = 0; i < ARRAY_SIZE(ev.interrupt.pending); i++)
+			WRITE_ONCE(vcpu->irqs[i], ev.interrupt.pending[i]);
+		WRITE_ONCE(vcpu->nmi, ev.nmi.pending);
+	}
+	vcpu->halted = ev.halted;
+	return 0;
+}
+
 static long mvm_vcpu_state_cmd(struct mvm_vcpu *vcpu, unsigned int cmd,
 			       void __user *argp)
 {
@@ -503,6 +641,10 @@ static long mvm_vcpu_state_cmd(struct mvm_vcpu *vcpu, unsigned int cmd,
 		return mvm_vcpu_get_cpuid(vcpu, argp);
 	case MVM_SET_CPUID:
 		return mvm_vcpu_set_cpuid(vcpu, argp);
+	case MVM_GET_VCPU_EVENTS:
+		return mvm_vcpu_get_events(vcpu, argp);
+	case MVM_SET_VCPU_EVENTS:
+		return mvm_vcpu_set_events(vcpu, argp);
 	default:
 		return -ENOTTY;
 	}

@@ -4,8 +4,9 @@
  * page and the ring of posted writes, interrupt queueing and kicks.
  *
  * Nothing here knows the vendor.  The backend enters the guest once per
- * mvm_backend_ops.vcpu_run call and reports what userspace must see; this
- * file loops, sleeps on HLT, stops on signals, and talks to userspace.
+ * mvm_backend_ops.vcpu_run call and decodes the exit, exit.c does what it
+ * asks; this file loops, sleeps on HLT, stops on signals, and talks to
+ * userspace.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -22,6 +23,7 @@
 #include <linux/vmalloc.h>
 
 #include "mvm.h"
+#include "trace.h"
 
 static_assert(sizeof(struct mvm_run) == 256);
 static_assert(sizeof(struct mvm_access) == 24);
@@ -43,23 +45,6 @@ long mvm_vcpu_mmap_size(void)
 #define EFLAGS_IF	BIT(9)
 
 /* Interrupts, NMIs and kicks. */
-
-int mvm_vcpu_pending_irq(struct mvm_vcpu *vcpu)
-{
-	int v = find_last_bit(vcpu->irqs, 256);
-
-	return v < 256 ? v : -1;
-}
-
-void mvm_vcpu_ack_irq(struct mvm_vcpu *vcpu, int vector)
-{
-	clear_bit(vector, vcpu->irqs);
-}
-
-bool mvm_vcpu_take_nmi(struct mvm_vcpu *vcpu)
-{
-	return xchg(&vcpu->nmi, false);
-}
 
 static void mvm_kick_ipi(void *unused)
 {
@@ -110,21 +95,6 @@ void mvm_kick_all(struct mvm_vm *vm, int req)
 }
 
 /* Exits to userspace. */
-
-int mvm_vcpu_exit_internal(struct mvm_vcpu *vcpu, u32 suberror, u64 d0,
-			   u64 d1)
-{
-	struct mvm_run *run = vcpu->run;
-
-	run->exit_reason = MVM_EXIT_INTERNAL_ERROR;
-	run->internal.suberror = suberror;
-	run->internal.pad = 0;
-	run->internal.data[0] = d0;
-	run->internal.data[1] = d1;
-	run->internal.data[2] = 0;
-	run->internal.data[3] = 0;
-	return 1;
-}
 
 static bool mvm_posted(struct mvm_vm *vm, u8 space, u64 addr, u8 size)
 {
@@ -181,6 +151,7 @@ static int mvm_ring_append(struct mvm_vcpu *vcpu, u8 space, u64 addr,
 	mvm_fill_access(&ring->entries[head & (MVM_RING_ENTRIES - 1)], space,
 			addr, size, true, data);
 	vcpu->ring_head = head + 1;
+	mvm_stat_inc(vcpu, MVM_STAT_POSTED_WRITES);
 	/* Pairs with userspace's load-acquire of head. */
 	smp_store_release(&ring->head, head + 1);
 	if (!vcpu->ring_eventfd)
@@ -226,6 +197,9 @@ int mvm_handle_io(struct mvm_vcpu *vcpu, u8 space, u64 addr, u8 size,
 
 	mvm_fill_access(&run->io, space, addr, size, write, write ? data : 0);
 	run->exit_reason = reason;
+	mvm_stat_inc(vcpu, reason == MVM_EXIT_IO ? MVM_STAT_IO_EXITS :
+			   reason == MVM_EXIT_MMIO ? MVM_STAT_MMIO_EXITS :
+			   MVM_STAT_RING_FULL);
 	return 1;
 }
 
@@ -256,40 +230,51 @@ static int mvm_vcpu_halt(struct mvm_vcpu *vcpu)
 					 mvm_vcpu_pending_irq(vcpu) >= 0));
 }
 
+/* MVM_RUN ends with EINTR: a signal, or immediate_exit. */
+static long mvm_vcpu_run_intr(struct mvm_vcpu *vcpu)
+{
+	vcpu->run->exit_reason = MVM_EXIT_INTR;
+	mvm_stat_inc(vcpu, MVM_STAT_SIGNAL_EXITS);
+	return -EINTR;
+}
+
+/*
+ * MVM_RUN: enter the guest and handle its exits until one is for
+ * userspace.  Each round is one entry: the backend's vcpu_run enters and
+ * decodes the exit, mvm_handle_exit() does what it asks (exit.c, whose
+ * return convention this follows).
+ */
 static long mvm_vcpu_run(struct mvm_vcpu *vcpu)
 {
 	struct mvm_run *run = vcpu->run;
+	struct mvm_exit exit;
 	int r;
 
 	if (vcpu->pending.active)
 		mvm_complete_pending(vcpu);
 
 	run->exit_reason = MVM_EXIT_UNKNOWN;
-	if (READ_ONCE(run->immediate_exit)) {
-		run->exit_reason = MVM_EXIT_INTR;
-		return -EINTR;
-	}
+	if (READ_ONCE(run->immediate_exit))
+		return mvm_vcpu_run_intr(vcpu);
 
 	for (;;) {
-		if (signal_pending(current)) {
-			run->exit_reason = MVM_EXIT_INTR;
-			return -EINTR;
-		}
+		if (signal_pending(current))
+			return mvm_vcpu_run_intr(vcpu);
 		cond_resched();
 
 		if (vcpu->halted) {
-			if (mvm_vcpu_halt(vcpu)) {
-				run->exit_reason = MVM_EXIT_INTR;
-				return -EINTR;
-			}
+			if (mvm_vcpu_halt(vcpu))
+				return mvm_vcpu_run_intr(vcpu);
 			vcpu->halted = false;
+			mvm_stat_inc(vcpu, MVM_STAT_HALT_WAKEUP);
 		}
 
-		r = mvm_ops->vcpu_run(vcpu);
-		if (r == MVM_RUN_HALT) {
-			vcpu->halted = true;
-			continue;
-		}
+		trace_mvm_entry(vcpu->id);
+		r = mvm_ops->vcpu_run(vcpu, &exit);
+		if (!r && exit.reason != MVM_VMEXIT_RETRY)
+			mvm_vcpu_count_exit(vcpu, &exit);
+		if (!r)
+			r = mvm_handle_exit(vcpu, &exit);
 		if (r < 0)
 			return r;
 		if (r)
@@ -406,9 +391,15 @@ static int mvm_vcpu_release(struct inode *inode, struct file *file)
 {
 	struct mvm_vcpu *vcpu = file->private_data;
 	struct mvm_vm *vm = vcpu->vm;
+	int i;
 
+	/* No reader of its files is left after this: see stats.c. */
+	mvm_vcpu_debugfs_destroy(vcpu);
 	mutex_lock(&vm->slots_lock);
 	vm->vcpus[vcpu->id] = NULL;
+	/* Its counts stay in the VM's sums. */
+	for (i = 0; i < MVM_STAT_NR; i++)
+		vm->retired.v[i] += vcpu->stat.v[i];
 	mutex_unlock(&vm->slots_lock);
 	mvm_vcpu_destroy(vcpu);
 	return 0;
@@ -432,6 +423,7 @@ int mvm_vcpu_init_common(struct mvm_vcpu *vcpu, struct mvm_vm *vm, u32 id)
 	init_waitqueue_head(&vcpu->wq);
 	vcpu->mode = MVM_OUTSIDE_GUEST;
 	vcpu->cpu = -1;
+	vcpu->irq_source = &mvm_irq_queue;
 
 	vcpu->run = vmalloc_user(MVM_VCPU_MMAP_BYTES);
 	if (!vcpu->run)
@@ -492,6 +484,7 @@ int mvm_vm_create_vcpu(struct mvm_vm *vm, unsigned long id)
 		goto err_put_fd;
 	}
 	vm->vcpus[id] = vcpu;
+	mvm_vcpu_debugfs_create(vcpu);
 	mutex_unlock(&vm->slots_lock);
 	fd_install(fd, file);
 	return fd;

@@ -227,6 +227,147 @@ static int cpuid_from_table(void)
 	}
 }
 
+/*
+ * mvm looks leaves 0-0x1f and 0x80000000-0x8000001f, subleaves 0-0x1f, up
+ * in an index and searches the rest of the table: either way the first
+ * entry that matches answers, in the table's order, and an entry without
+ * the index flag matches every subleaf.  Probes at the index's edges.
+ */
+static const uint32_t cpuid_order_probes[][3] = {
+	/* leaf, subleaf, EAX it reads */
+	{ 0xd, 1, 0xd1 },	/* its indexed entry comes first */
+	{ 0xd, 2, 0xdd },	/* the entry for all subleaves comes first */
+	{ 0xd, 40, 0xdd },	/* past the index's subleaves: the same */
+	{ 4, 33, 0x433 },	/* past them, indexed */
+	{ 4, 0, 0 },		/* no entry for subleaf 0 */
+	{ 0x1f, 31, 0x1f31 },	/* the index's last leaf and subleaf */
+	{ 0x1f, 30, 0 },
+	{ 0x20, 0, 0 },		/* past its basic leaves: no entry */
+	{ 0x8000001f, 5, 0x1f },
+	{ 0x80000020, 0, 0x20 },	/* past its extended leaves */
+};
+
+#define NR_ORDER_PROBES (sizeof(cpuid_order_probes) / sizeof(cpuid_order_probes[0]))
+
+static void guest_cpuid_order(void)
+{
+	unsigned int i;
+	uint32_t r[4];
+
+	for (i = 0; i < NR_ORDER_PROBES; i++) {
+		guest_cpuid(cpuid_order_probes[i][0], cpuid_order_probes[i][1],
+			    r);
+		GUEST_VALUE(i, r[0], 0);
+	}
+	GUEST_DONE();
+}
+
+static int cpuid_first_match_answers(void)
+{
+	static const struct {
+		struct mvm_cpuid hdr;
+		struct mvm_cpuid_entry e[8];
+	} t = {
+		.hdr.nent = 8,
+		.e = {
+			{ .function = 0xd, .index = 1,
+			  .flags = MVM_CPUID_FLAG_INDEX, .eax = 0xd1 },
+			{ .function = 0xd, .eax = 0xdd },
+			{ .function = 0xd, .index = 2,
+			  .flags = MVM_CPUID_FLAG_INDEX, .eax = 0xd2 },
+			{ .function = 0xd, .index = 40,
+			  .flags = MVM_CPUID_FLAG_INDEX, .eax = 0xd40 },
+			{ .function = 4, .index = 33,
+			  .flags = MVM_CPUID_FLAG_INDEX, .eax = 0x433 },
+			{ .function = 0x1f, .index = 31,
+			  .flags = MVM_CPUID_FLAG_INDEX, .eax = 0x1f31 },
+			{ .function = 0x8000001f, .eax = 0x1f },
+			{ .function = 0x80000020, .eax = 0x20 },
+		},
+	};
+	struct vcpu *vcpu = vcpu_create(vm_create(GUEST_MIB), 0);
+	unsigned int seen = 0;
+	struct ucall uc;
+
+	vcpu_ioctl(vcpu, MVM_SET_CPUID, (void *)&t);
+	vcpu_setup_long(vcpu, guest_cpuid_order);
+	for (;;) {
+		switch (vcpu_run_ucall(vcpu, &uc)) {
+		case UCALL_VALUE:
+			CHECK(uc.args[0] == seen, "probe %" PRIu64, uc.args[0]);
+			CHECK(uc.args[1] == cpuid_order_probes[seen][2],
+			      "leaf %#x.%u: eax %#" PRIx64 ", not %#x",
+			      cpuid_order_probes[seen][0],
+			      cpuid_order_probes[seen][1], uc.args[1],
+			      cpuid_order_probes[seen][2]);
+			seen++;
+			break;
+		case UCALL_DONE:
+			CHECK(seen == NR_ORDER_PROBES, "%u probes", seen);
+			return KTAP_PASS;
+		default:
+			CHECK(0, "ucall %u", uc.code);
+		}
+	}
+}
+
+/*
+ * The guest's DR0-3 reach it and come back: mvm loads them only for a run
+ * that can see them (the first MOV DR of one exits, and the instruction
+ * runs again with them loaded), and reads them back after it.
+ */
+static void guest_debugregs(void)
+{
+	uint64_t d0, d1, d3;
+
+	__asm__ volatile("mov %%dr0, %0" : "=r"(d0));
+	__asm__ volatile("mov %%dr1, %0" : "=r"(d1));
+	__asm__ volatile("mov %%dr3, %0" : "=r"(d3));
+	GUEST_VALUE(d0, d1, d3);
+	__asm__ volatile("mov %0, %%dr2" : : "r"(0x2222000ULL));
+	__asm__ volatile("mov %0, %%dr3" : : "r"(0x3333000ULL));
+	GUEST_SYNC(1);
+	__asm__ volatile("mov %%dr2, %0" : "=r"(d1));
+	__asm__ volatile("mov %%dr3, %0" : "=r"(d3));
+	GUEST_VALUE(d1, d3, 0);
+	GUEST_DONE();
+}
+
+static int debugregs_reach_guest_and_back(void)
+{
+	struct vcpu *vcpu = vcpu_create(vm_create(GUEST_MIB), 0);
+	struct mvm_debugregs dr;
+	struct ucall uc;
+
+	vcpu_setup_long(vcpu, guest_debugregs);
+	vcpu_ioctl(vcpu, MVM_GET_DEBUGREGS, &dr);
+	dr.db[0] = 0x1000;
+	dr.db[1] = 0x11000;
+	dr.db[3] = 0x33000;
+	vcpu_ioctl(vcpu, MVM_SET_DEBUGREGS, &dr);
+	CHECK(vcpu_run_ucall(vcpu, &uc) == UCALL_VALUE, "ucall %u", uc.code);
+	CHECK(uc.args[0] == 0x1000 && uc.args[1] == 0x11000 &&
+	      uc.args[2] == 0x33000, "the guest read DR0 %#" PRIx64 " DR1 %#"
+	      PRIx64 " DR3 %#" PRIx64 " after MVM_SET_DEBUGREGS",
+	      uc.args[0], uc.args[1], uc.args[2]);
+	CHECK(vcpu_run_ucall(vcpu, &uc) == UCALL_SYNC, "ucall %u", uc.code);
+	vcpu_ioctl(vcpu, MVM_GET_DEBUGREGS, &dr);
+	CHECK(dr.db[0] == 0x1000 && dr.db[1] == 0x11000 &&
+	      dr.db[2] == 0x2222000 && dr.db[3] == 0x3333000,
+	      "MVM_GET_DEBUGREGS gave %#llx %#llx %#llx %#llx after the guest"
+	      " wrote DR2 and DR3", (unsigned long long)dr.db[0],
+	      (unsigned long long)dr.db[1], (unsigned long long)dr.db[2],
+	      (unsigned long long)dr.db[3]);
+	dr.db[2] = 0x4444000;
+	vcpu_ioctl(vcpu, MVM_SET_DEBUGREGS, &dr);
+	CHECK(vcpu_run_ucall(vcpu, &uc) == UCALL_VALUE, "ucall %u", uc.code);
+	CHECK(uc.args[0] == 0x4444000 && uc.args[1] == 0x3333000,
+	      "the guest read DR2 %#" PRIx64 " DR3 %#" PRIx64, uc.args[0],
+	      uc.args[1]);
+	vcpu_run_to_done(vcpu);
+	return KTAP_PASS;
+}
+
 static void guest_cpuid_virt_bits(void)
 {
 	uint32_t l1[4], l8[4];
@@ -716,12 +857,14 @@ static int xcr0_kept_across_exits(void)
 
 static const struct ktap_case cases[] = {
 	KTAP_CASE(state_kept_across_exits),
+	KTAP_CASE(debugregs_reach_guest_and_back),
 	KTAP_CASE(xcr0_kept_across_exits),
 	KTAP_CASE(pio_real_mode),
 	KTAP_CASE(pio_prot32),
 	KTAP_CASE(pio_long_mode),
 	KTAP_CASE(regs_after_run),
 	KTAP_CASE(cpuid_from_table),
+	KTAP_CASE(cpuid_first_match_answers),
 	KTAP_CASE(cpuid_default_hides_virt),
 	KTAP_CASE(mmio_read_write),
 	KTAP_CASE(readonly_slot),

@@ -691,7 +691,7 @@ static int real_mode_runaway_signal_stops(void)
  * loops there until the host's timer interrupt exits.  A signal must
  * still stop it.  Bochs 2.7 never exited from this loop, and took the
  * test VM with it, until mvm intercepted real-mode faults on VMX
- * (module/vmx.c, MVM_VMX_EXC_REAL).
+ * (module/vmx/vmx.c, MVM_VMX_EXC_REAL).
  */
 static int real_mode_fault_loop_signal_stops(void)
 {

@@ -8,6 +8,7 @@
  * vcpu.c      struct vcpu: a thread each, the run loop, the posted-write
  *             ring
  * stats.c     exit counters, for --debug-exits
+ * stat.c      `mvm stat`: the module's counters of running VMs
  * bus.c       the registry of port and MMIO ranges (bus.h)
  * device.c    device registration, machine requests, device state
  *             (device.h)
@@ -57,5 +58,6 @@ struct vm_config {
 
 int mvm_open(void);
 int vm_run(const struct vm_config *cfg);
+int cmd_stat(int argc, char **argv);
 
 #endif /* MVM_LAUNCHER_H */

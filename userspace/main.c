@@ -60,6 +60,8 @@ static void usage(FILE *f)
 	      "             offers: its API version, its hardware backend, and\n"
 	      "             whether a VM can be created now (another hypervisor,\n"
 	      "             such as KVM, may own the CPUs).\n"
+	      "  stat       Show the exit counters of running VMs, live, as\n"
+	      "             kvm_stat does for KVM.  See 'mvm stat --help'.\n"
 	      "  help       Print this text.\n"
 	      "\n", f);
 	fputs(exit_statuses, f);
@@ -268,6 +270,8 @@ int main(int argc, char **argv)
 		return cmd_run(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "info"))
 		return cmd_info(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "stat"))
+		return cmd_stat(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help") ||
 	    !strcmp(argv[1], "-h")) {
 		usage(stdout);

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Host-side unit test of module/decode.c, the MMIO instruction decoder.
+ * Host-side unit test of module/emul/decode.c, the MMIO instruction decoder.
  *
  * The encodings below were checked against GNU as 2.40 (the comment on
  * each is its AT&T syntax).  Every DECODE() also checks that the decoded
@@ -11,7 +11,7 @@
 #include <stdlib.h>
 
 #include "unit/shim.h"
-#include "decode.h"
+#include "emul/decode.h"
 #include "lib/ktap.h"
 
 /* Decodes the bytes in @mode into @insn; they must be one whole insn. */

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Host-side unit test of module/paging.c, the guest page-table walk.
+ * Host-side unit test of module/emul/paging.c, the guest page-table walk.
  *
  * Each case builds page tables in a small array standing for guest RAM
  * (each case runs in its own child, so it starts zeroed) and checks the
@@ -8,7 +8,7 @@
  * chapter 4.
  */
 #include "unit/shim.h"
-#include "paging.h"
+#include "emul/paging.h"
 #include "lib/ktap.h"
 
 #define MEM_SIZE	(64 * 4096)

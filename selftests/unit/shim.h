@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The kernel types module/decode.c uses, for building it on the host.
+ * The kernel types module/emul/decode.c uses, for building it on the host.
  * The Makefile's unit target passes it with -include, ahead of decode.c's
  * own includes, which then resolve to the uapi headers.
  */

@@ -49,7 +49,8 @@ BAD_LOG='BUG:|WARNING:|Oops|general protection fault|Kernel panic|KASAN|UBSAN|'\
 'kmemleak: [0-9]+ new suspected|unreferenced object|possible circular locking|'\
 'possible recursive locking|inconsistent lock state|suspicious RCU usage|'\
 'DEBUG_LOCKS_WARN_ON|lockdep is turned off|blocked for more than|soft lockup|hard LOCKUP|'\
-'list_add corruption|list_del corruption|Call Trace:|detected stalls on CPUs'
+'list_add corruption|list_del corruption|Call Trace:|detected stalls on CPUs|'\
+'debugfs: Directory .* already present'
 
 pass=0
 fail=0
@@ -215,15 +216,26 @@ boot_bochs() {
 
 # --- results ----------------------------------------------------------------
 
-# result OK|FAIL|SKIP NAME [REASON]: one KTAP line at lane depth.
+# result OK|FAIL|SKIP NAME [REASON]: one KTAP line at lane depth.  A
+# failure is also kept, with the diagnostics just before it ($recent_diag),
+# for the recap that ends the run: CI shows only a run's last lines.
 case_no=0
+recent_diag=
+NL=$'\n'
+recap_file=
 result() {
 	case_no=$((case_no + 1))
 	case $1 in
 	OK) pass=$((pass + 1)); echo "    ok $case_no $2" ;;
 	SKIP) skip=$((skip + 1)); echo "    ok $case_no $2 # SKIP $3" ;;
-	*) fail=$((fail + 1)); echo "    not ok $case_no $2${3:+ # $3}" ;;
+	*) fail=$((fail + 1)); echo "    not ok $case_no $2${3:+ # $3}"
+	   [ -n "$recap_file" ] && {
+		echo "# failed: $lane_name/$2${3:+ ($3)}"
+		[ -n "$recent_diag" ] && printf '%s\n' "$recent_diag" |
+			tail -n 12 | sed 's/^ */#   /'
+	   } >> "$recap_file" ;;
 	esac
+	recent_diag=
 }
 
 # lane_begin NAME DESCRIPTION / lane_end NAME: nest each lane's cases.
@@ -301,7 +313,8 @@ check_vm_log() {
 			leaf_failed=1
 			result FAIL "${name#* }" ;;
 		"    #"*)
-			echo "    $line" ;;
+			echo "    $line"
+			recent_diag+="${recent_diag:+$NL}$line" ;;
 		"not ok "*)
 			# A binary that failed without a failing case crashed,
 			# or was stuck (status 124: /init's watchdog killed it).
@@ -311,9 +324,9 @@ check_vm_log() {
 			*) why=crashed ;;
 			esac
 			[ $leaf_failed = 0 ] && result FAIL "${name%% # *}" "$why"
-			leaf_failed=0 ;;
+			leaf_failed=0; recent_diag= ;;
 		"ok "*)
-			leaf_failed=0 ;;
+			leaf_failed=0; recent_diag= ;;
 		esac
 	done < "$clean.ktap"
 	if grep -nE "$BAD_LOG" "$clean" > "$clean.bad"; then
@@ -465,7 +478,7 @@ _sparse() {
 # The log checker must catch what it is there to catch: a clean synthetic
 # log passes, and each planted report or failure fails it.
 _checker_fails() {
-	(pass=0 fail=0 skip=0; check_vm_log "$1" 0 > /dev/null; echo "$fail")
+	(pass=0 fail=0 skip=0 recap_file=; check_vm_log "$1" 0 > /dev/null; echo "$fail")
 }
 
 _checker_selftest() {
@@ -484,6 +497,7 @@ _checker_selftest() {
 		"[    2.0] UBSAN: array-index-out-of-bounds in module/main.c:1:2" \
 		"[    2.0] WARNING: possible circular locking dependency detected" \
 		"[    2.0] INFO: lockdep is turned off." \
+		"[    2.0] debugfs: Directory '268-7' with parent 'mvm' already present!" \
 		"[    2.0] kmemleak: 1 new suspected memory leaks (see /sys/kernel/debug/kmemleak)" \
 		"unreferenced object 0xffff888003f0c000 (size 64):" \
 		"[    2.0] INFO: task t:9 blocked for more than 30 seconds." \
@@ -553,7 +567,7 @@ lane_lint() {
 	: > "$MVM_ERRFILE"
 	if (need_pkgs linux-source-6.1 sparse) && cp=$(checkpatch_dir); then
 		lint_case checkpatch perl "$cp/scripts/checkpatch.pl" --no-tree --strict \
-			--terse --show-types -f "$MVM_TOP"/module/*.[ch] "$MVM_TOP"/uapi/linux/mvm.h
+			--terse --show-types -f "$MVM_TOP"/module/*.[ch] "$MVM_TOP"/module/*/*.[ch] "$MVM_TOP"/uapi/linux/mvm.h
 	else
 		result FAIL checkpatch "$(setup_error "no checkpatch.pl or sparse")"
 	fi
@@ -568,11 +582,15 @@ cmd_check() {
 		case " $ALL_LANES " in *" $l "*) ;; *) die "unknown lane '$l' (lanes: $ALL_LANES)" ;; esac
 	done
 	need_host_pkgs
+	recap_file=$(mktemp)
 	echo "KTAP version 1"
 	for l in $lanes; do
 		"lane_$l"
 	done
 	echo "1..$lane_no"
+	# The failures again, each with the lines before it, at most 80 lines.
+	head -n 80 "$recap_file"
+	rm -f "$recap_file"
 	echo "$pass passed, $fail failed, $skip skipped"
 	[ "$fail" -eq 0 ]
 }

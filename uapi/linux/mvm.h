@@ -68,6 +68,8 @@
 #define MVM_INTERRUPT		_IOW(MVMIO, 0x8d, struct mvm_interrupt)
 #define MVM_NMI			_IO(MVMIO, 0x8e)	/* arg: 0 */
 #define MVM_SET_RING_EVENTFD	_IOW(MVMIO, 0x8f, struct mvm_ring_eventfd)
+#define MVM_GET_VCPU_EVENTS	_IOR(MVMIO, 0x90, struct mvm_vcpu_events)
+#define MVM_SET_VCPU_EVENTS	_IOW(MVMIO, 0x91, struct mvm_vcpu_events)
 
 /*
  * Extensions, for MVM_CHECK_EXTENSION.  The ioctl returns 0 for an
@@ -79,6 +81,7 @@
 #define MVM_CAP_RING_ENTRIES	3	/* entries in each vCPU's ring */
 #define MVM_CAP_NR_POSTED	4	/* posted ranges per VM */
 #define MVM_CAP_GPA_BITS	5	/* slots end at or below 1 << this */
+#define MVM_CAP_VCPU_EVENTS	6	/* MVM_GET/SET_VCPU_EVENTS */
 
 #define MVM_BACKEND_SVM		1	/* AMD SVM with nested paging */
 #define MVM_BACKEND_VMX		2	/* Intel VMX with EPT and VPID */
@@ -401,5 +404,76 @@ struct mvm_interrupt {
 	__u32 vector;
 	__u32 flags;
 };
+
+/**
+ * struct mvm_vcpu_events - the vCPU's events, for MVM_GET/SET_VCPU_EVENTS
+ * @exception:	an exception the next entry delivers
+ * @exception.injected:	its delivery has begun (an exit cut it short), or
+ *		mvm raised it; 0 or 1
+ * @exception.pending:	raised, delivery not begun.  mvm raises exceptions
+ *		straight into delivery, so GET reports 0; SET takes 1 as
+ *		@exception.injected.  Not both.
+ * @exception.vector:	0-19, not 2 (NMI) or 15; 0 when none
+ * @exception.has_error: 1 if an error code is pushed: in protected mode
+ *		exactly for 8, 10-14 and 17, never in real mode
+ * @exception.error_code: the error code; 0 without @has_error.  (A #PF's
+ *		address is CR2, in struct mvm_sregs, set when it was raised.)
+ * @interrupt:	external interrupts
+ * @interrupt.injected:	@interrupt.vector is being delivered; 0 or 1
+ * @interrupt.vector:	32-255 if @injected, else 0
+ * @interrupt.shadow:	MVM_SHADOW_*: the guest is in the shadow of STI or
+ *		of MOV SS / POP SS (not both)
+ * @interrupt.pad:	zero
+ * @interrupt.pending:	the set of pending vectors, as MVM_INTERRUPT queues
+ *		them: bit v of word v / 64; vectors 0-31 are 0
+ * @nmi:	non-maskable interrupts
+ * @nmi.injected:	an NMI is being delivered; 0 or 1
+ * @nmi.pending:	an NMI is pending (MVM_NMI); 0 or 1
+ * @nmi.masked:	NMIs are blocked until the next IRET completes; 0 or 1
+ * @nmi.pad:	zero
+ * @halted:	the guest ran HLT and waits for an event; 0 or 1
+ * @pad:	zero
+ * @flags:	MVM_VCPU_EVENTS_*; other bits must be 0
+ * @reserved:	zero
+ *
+ * At most one of the three "injected" is set: the one event the next entry
+ * delivers.  Documentation/mvm/api.rst gives every rule SET checks.
+ */
+struct mvm_vcpu_events {
+	struct {
+		__u8 injected;
+		__u8 pending;
+		__u8 vector;
+		__u8 has_error;
+		__u32 error_code;
+	} exception;
+	struct {
+		__u8 injected;
+		__u8 vector;
+		__u8 shadow;
+		__u8 pad[5];
+		__u64 pending[4];
+	} interrupt;
+	struct {
+		__u8 injected;
+		__u8 pending;
+		__u8 masked;
+		__u8 pad[5];
+	} nmi;
+	__u8 halted;
+	__u8 pad[3];
+	__u32 flags;
+	__u64 reserved[8];
+};
+
+#define MVM_SHADOW_STI		_BITUL(0)
+#define MVM_SHADOW_MOV_SS	_BITUL(1)
+
+/*
+ * interrupt.pending and nmi.pending are valid.  GET always sets it; SET
+ * replaces the pending interrupts and NMI only with it, and without it they
+ * must be 0 and the vCPU's stay as they are.
+ */
+#define MVM_VCPU_EVENTS_PENDING	_BITUL(0)
 
 #endif /* _UAPI_LINUX_MVM_H */

@@ -19,6 +19,9 @@
 
 #include <linux/mvm.h>
 
+/* MVM_GPR_*: GPR numbers, as ModRM and REX encode them. */
+#include "regs.h"
+
 /* The longest x86 instruction (SDM vol. 2, 2.3.11). */
 #define MVM_INSN_MAX		15
 
@@ -43,16 +46,6 @@
 #define MVM_REP_NONE		0
 #define MVM_REP_E		1	/* F3: REP, REPE */
 #define MVM_REP_NE		2	/* F2: REPNE */
-
-/* GPR numbers, as ModRM and REX encode them (SDM vol. 2, 2.1.5). */
-#define MVM_GPR_RAX		0
-#define MVM_GPR_RCX		1
-#define MVM_GPR_RDX		2
-#define MVM_GPR_RBX		3
-#define MVM_GPR_RSP		4
-#define MVM_GPR_RBP		5
-#define MVM_GPR_RSI		6
-#define MVM_GPR_RDI		7
 
 /**
  * struct mvm_insn - one decoded instruction
@@ -129,6 +122,8 @@ u64 mvm_gpr_read(const struct mvm_regs *regs, unsigned int reg,
 		 unsigned int size, bool high8);
 void mvm_gpr_write(struct mvm_regs *regs, unsigned int reg,
 		   unsigned int size, bool high8, u64 val);
+void mvm_regs_from_gprs(struct mvm_regs *regs, const u64 *gprs);
+void mvm_regs_to_gprs(u64 *gprs, const struct mvm_regs *regs);
 void mvm_complete_read(struct mvm_regs *regs,
 		       const struct mvm_pending_read *p, u64 data);
 

@@ -475,7 +475,7 @@ int mvm_decode_skip(const u8 *bytes, unsigned int n, unsigned int mode,
 }
 
 /* struct mvm_regs holds the GPRs in another order than their numbers. */
-static const unsigned short mvm_gpr_offset[16] = {
+static const unsigned short mvm_gpr_offset[MVM_NR_GPRS] = {
 	offsetof(struct mvm_regs, rax), offsetof(struct mvm_regs, rcx),
 	offsetof(struct mvm_regs, rdx), offsetof(struct mvm_regs, rbx),
 	offsetof(struct mvm_regs, rsp), offsetof(struct mvm_regs, rbp),
@@ -538,6 +538,34 @@ void mvm_gpr_write(struct mvm_regs *regs, unsigned int reg,
 		*p = val;
 		break;
 	}
+}
+
+/**
+ * mvm_regs_from_gprs - the GPRs of struct mvm_regs from an array
+ * @regs:	written: rax ... r15, rsp included
+ * @gprs:	MVM_NR_GPRS values indexed by MVM_GPR_*, as the backends keep
+ *		them; the caller overwrites what its hardware keeps elsewhere
+ */
+void mvm_regs_from_gprs(struct mvm_regs *regs, const u64 *gprs)
+{
+	unsigned int i;
+
+	for (i = 0; i < MVM_NR_GPRS; i++)
+		*(u64 *)((char *)regs + mvm_gpr_offset[i]) = gprs[i];
+}
+
+/**
+ * mvm_regs_to_gprs - the other way: @gprs[MVM_GPR_*] from @regs
+ * @gprs:	MVM_NR_GPRS values; RSP's slot too
+ * @regs:	the registers
+ */
+void mvm_regs_to_gprs(u64 *gprs, const struct mvm_regs *regs)
+{
+	unsigned int i;
+
+	for (i = 0; i < MVM_NR_GPRS; i++)
+		gprs[i] = *(const u64 *)((const char *)regs +
+					 mvm_gpr_offset[i]);
 }
 
 /**

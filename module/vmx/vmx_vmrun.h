@@ -6,6 +6,14 @@
 #include <linux/kconfig.h>
 
 /*
+ * The VMCS fields vmx_vmrun.S writes, whose encodings (SDM vol. 3,
+ * appendix B.4.5) asm/vmx.h gives only as C enumerators; vmx.c checks
+ * that both agree.
+ */
+#define MVM_VMCS_HOST_RSP	0x6c14
+#define MVM_VMCS_HOST_RIP	0x6c16
+
+/*
  * The host's NMI entry for a hypervisor that takes NMIs as VM exits: the
  * NMI handler on the current stack, without the IST that asm_exc_nmi()
  * needs.  Linux exports it when kvm_intel is a module: asm_exc_nmi_noist

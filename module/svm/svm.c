@@ -77,17 +77,14 @@ static const u32 svm_msrpm_allow[] = {
 	MSR_IA32_SYSENTER_CS, MSR_IA32_SYSENTER_ESP, MSR_IA32_SYSENTER_EIP,
 };
 
-/* Guest general registers, by number; RAX and RSP live in the VMCB. */
-enum { R_AX, R_CX, R_DX, R_BX, R_SP, R_BP, R_SI, R_DI, R_8, R_9, R_10,
-	R_11, R_12, R_13, R_14, R_15, R_NR };
-
 struct svm_vcpu {
 	struct mvm_vcpu vcpu;
 	struct vmcb *vmcb;
 	u64 vmcb_pa;
 	void *host_save;
 	u64 host_save_pa;
-	u64 gprs[R_NR];
+	/* By MVM_GPR_* (regs.h); RAX and RSP live in the VMCB. */
+	u64 gprs[MVM_NR_GPRS];
 	u32 asid;
 	int asid_cpu;
 	u64 asid_generation;
@@ -101,11 +98,14 @@ struct svm_vcpu {
 	bool nmi_step;
 	bool nmi_step_tf;
 	u64 nmi_step_dr6;
-	bool saw_nmi;
-	int saw_irq;
+	/*
+	 * DR0-3 accesses and DR7 writes exit until the guest's first, which
+	 * lets them through for one run (svm_load_guest_debug()).
+	 */
+	bool dr_pass;
 	/* The guest's state as the last VMRUN found it: svm_vmcb_clobbered() */
 	struct vmcb_save_area entry_save;
-	u64 entry_gprs[R_NR];
+	u64 entry_gprs[MVM_NR_GPRS];
 	u32 entry_event_inj;
 	u32 entry_event_inj_err;
 	u32 entry_int_state;
@@ -142,21 +142,14 @@ static int svm_probe(const char **why)
 	return 0;
 }
 
+/* APM 15.11: three 2 KiB ranges, two bits (read, write) per MSR. */
 static void svm_msrpm_clear(u8 *pm, u32 msr)
 {
-	u32 base;
+	int range = mvm_msr_range(msr);
+	u32 n = msr & 0x1fff;
 
-	/* APM 15.11: three 2 KiB ranges, two bits (read, write) per MSR. */
-	if (msr <= 0x1fff)
-		base = 0;
-	else if (msr >= 0xc0000000 && msr <= 0xc0001fff)
-		base = 0x800;
-	else if (msr >= 0xc0010000 && msr <= 0xc0011fff)
-		base = 0x1000;
-	else
-		return;
-	msr &= 0x1fff;
-	pm[base + msr / 4] &= ~(3 << (2 * (msr % 4)));
+	if (range >= 0)
+		pm[range * 0x800 + n / 4] &= ~(3 << (2 * (n % 4)));
 }
 
 static int svm_setup(void)
@@ -319,6 +312,30 @@ static const int svm_intercepts[] = {
 	INTERCEPT_MCOMMIT, INTERCEPT_TLBSYNC,
 };
 
+/*
+ * DR0-3 are not in the VMCB: mvm loads the guest's only for a run that may
+ * see them (svm_load_guest_debug()), and until the guest uses them, these
+ * exit (APM vol. 2, 15.9, "Debug Register Intercepts").  DR7 writes too,
+ * since one may enable a breakpoint at an address userspace set.
+ */
+static const int svm_dr_intercepts[] = {
+	INTERCEPT_DR0_READ, INTERCEPT_DR1_READ, INTERCEPT_DR2_READ,
+	INTERCEPT_DR3_READ, INTERCEPT_DR0_WRITE, INTERCEPT_DR1_WRITE,
+	INTERCEPT_DR2_WRITE, INTERCEPT_DR3_WRITE, INTERCEPT_DR7_WRITE,
+};
+
+static void svm_intercept_dr(struct vmcb *vmcb, bool on)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(svm_dr_intercepts); i++) {
+		if (on)
+			svm_set_intercept(vmcb, svm_dr_intercepts[i]);
+		else
+			svm_clr_intercept(vmcb, svm_dr_intercepts[i]);
+	}
+}
+
 /* The architectural reset state (APM vol. 2, 14.1.3). */
 static void svm_vmcb_reset(struct svm_vcpu *svm)
 {
@@ -334,6 +351,8 @@ static void svm_vmcb_reset(struct svm_vcpu *svm)
 	memset(vmcb, 0, PAGE_SIZE);
 	for (i = 0; i < ARRAY_SIZE(svm_intercepts); i++)
 		svm_set_intercept(vmcb, svm_intercepts[i]);
+	svm_intercept_dr(vmcb, true);
+	svm->dr_pass = false;
 	/* With its own TSC_AUX in the CPU, the guest's RDTSCP runs natively. */
 	if (svm_swap_tsc_aux)
 		svm_clr_intercept(vmcb, INTERCEPT_RDTSCP);
@@ -423,24 +442,10 @@ static void svm_vcpu_free(struct mvm_vcpu *vcpu)
 static void svm_get_regs(struct mvm_vcpu *vcpu, struct mvm_regs *r)
 {
 	struct svm_vcpu *svm = to_svm(vcpu);
-	const u64 *g = svm->gprs;
 
+	mvm_regs_from_gprs(r, svm->gprs);
 	r->rax = svm->vmcb->save.rax;
-	r->rbx = g[R_BX];
-	r->rcx = g[R_CX];
-	r->rdx = g[R_DX];
-	r->rsi = g[R_SI];
-	r->rdi = g[R_DI];
 	r->rsp = svm->vmcb->save.rsp;
-	r->rbp = g[R_BP];
-	r->r8 = g[R_8];
-	r->r9 = g[R_9];
-	r->r10 = g[R_10];
-	r->r11 = g[R_11];
-	r->r12 = g[R_12];
-	r->r13 = g[R_13];
-	r->r14 = g[R_14];
-	r->r15 = g[R_15];
 	r->rip = svm->vmcb->save.rip;
 	r->rflags = svm->vmcb->save.rflags;
 	/* svm_nmi_step()'s TF, if an entry it was set for did not happen. */
@@ -451,27 +456,13 @@ static void svm_get_regs(struct mvm_vcpu *vcpu, struct mvm_regs *r)
 static void svm_set_regs(struct mvm_vcpu *vcpu, const struct mvm_regs *r)
 {
 	struct svm_vcpu *svm = to_svm(vcpu);
-	u64 *g = svm->gprs;
 
+	mvm_regs_to_gprs(svm->gprs, r);
 	svm->vmcb->save.rax = r->rax;
-	g[R_BX] = r->rbx;
-	g[R_CX] = r->rcx;
-	g[R_DX] = r->rdx;
-	g[R_SI] = r->rsi;
-	g[R_DI] = r->rdi;
 	svm->vmcb->save.rsp = r->rsp;
-	g[R_BP] = r->rbp;
 	/* An emulated instruction completed: its interrupt shadow is over. */
 	if (svm->vmcb->save.rip != r->rip)
 		svm->vmcb->control.int_state &= ~SVM_INTERRUPT_SHADOW_MASK;
-	g[R_8] = r->r8;
-	g[R_9] = r->r9;
-	g[R_10] = r->r10;
-	g[R_11] = r->r11;
-	g[R_12] = r->r12;
-	g[R_13] = r->r13;
-	g[R_14] = r->r14;
-	g[R_15] = r->r15;
 	svm->vmcb->save.rip = r->rip;
 	svm->vmcb->save.rflags = r->rflags;
 	if (svm->nmi_step) {
@@ -534,51 +525,137 @@ static void svm_set_sregs(struct mvm_vcpu *vcpu, const struct mvm_sregs *s)
 	save->cpl = (s->cr0 & X86_CR0_PE) ? s->ss.dpl : 0;
 }
 
+/*
+ * The MSRs that are plain fields of the VMCB's save area, each a quadword
+ * (APM vol. 2, table B-2).
+ */
+#define SVM_SAVE_MSR(msr, field) \
+	{ msr, offsetof(struct vmcb_save_area, field) }
+
+static const struct {
+	u32 index;
+	u16 offset;
+} svm_save_msrs[] = {
+	SVM_SAVE_MSR(MSR_IA32_SYSENTER_CS, sysenter_cs),
+	SVM_SAVE_MSR(MSR_IA32_SYSENTER_ESP, sysenter_esp),
+	SVM_SAVE_MSR(MSR_IA32_SYSENTER_EIP, sysenter_eip),
+	SVM_SAVE_MSR(MSR_STAR, star),
+	SVM_SAVE_MSR(MSR_LSTAR, lstar),
+	SVM_SAVE_MSR(MSR_CSTAR, cstar),
+	SVM_SAVE_MSR(MSR_SYSCALL_MASK, sfmask),
+	SVM_SAVE_MSR(MSR_KERNEL_GS_BASE, kernel_gs_base),
+	SVM_SAVE_MSR(MSR_IA32_CR_PAT, g_pat),
+};
+
+static u64 *svm_save_msr(struct vmcb_save_area *save, u32 index)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(svm_save_msrs); i++)
+		if (svm_save_msrs[i].index == index)
+			return (void *)save + svm_save_msrs[i].offset;
+	return NULL;
+}
+
+/*
+ * Events.  EVENTINJ holds the one event the next VMRUN delivers (15.20):
+ * what mvm injected, or what an exit cut short (svm_reinject()).  The
+ * VMCB has one interrupt shadow bit for STI and MOV SS alike (15.21.5):
+ * with IF clear it can only be MOV SS's, with IF set it is reported as
+ * STI's.  NMI masking is mvm's own (svm_inject_nmi()): blocked from
+ * the injection until the handler's IRET has run.
+ */
+static void svm_get_events(struct mvm_vcpu *vcpu, struct mvm_vcpu_events *ev)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+	const struct vmcb_control_area *c = &svm->vmcb->control;
+	const struct vmcb_save_area *save = &svm->vmcb->save;
+	u32 inj = c->event_inj;
+	u8 vector = inj & SVM_EVTINJ_VEC_MASK;
+
+	if (inj & SVM_EVTINJ_VALID) {
+		switch (inj & SVM_EVTINJ_TYPE_MASK) {
+		case SVM_EVTINJ_TYPE_EXEPT:
+			ev->exception.injected = 1;
+			ev->exception.vector = vector;
+			if (inj & SVM_EVTINJ_VALID_ERR) {
+				ev->exception.has_error = 1;
+				ev->exception.error_code = c->event_inj_err;
+			}
+			break;
+		case SVM_EVTINJ_TYPE_INTR:
+			ev->interrupt.injected = 1;
+			ev->interrupt.vector = vector;
+			break;
+		case SVM_EVTINJ_TYPE_NMI:
+			ev->nmi.injected = 1;
+			break;
+		}
+	}
+	if (c->int_state & SVM_INTERRUPT_SHADOW_MASK)
+		ev->interrupt.shadow = save->rflags & X86_EFLAGS_IF ?
+				       MVM_SHADOW_STI : MVM_SHADOW_MOV_SS;
+	/* Past the intercepted IRET, NMIs are open (svm_vcpu_run()). */
+	ev->nmi.masked = svm->nmi_masked &&
+			 !(svm->nmi_iret && save->rip != svm->nmi_iret_rip);
+}
+
+static void svm_set_events(struct mvm_vcpu *vcpu,
+			   const struct mvm_vcpu_events *ev)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+	struct vmcb *vmcb = svm->vmcb;
+	struct vmcb_control_area *c = &vmcb->control;
+	u32 inj = 0, err = 0;
+
+	if (ev->exception.injected) {
+		inj = ev->exception.vector | SVM_EVTINJ_TYPE_EXEPT;
+		if (ev->exception.has_error) {
+			inj |= SVM_EVTINJ_VALID_ERR;
+			err = ev->exception.error_code;
+		}
+	} else if (ev->interrupt.injected) {
+		inj = ev->interrupt.vector | SVM_EVTINJ_TYPE_INTR;
+	} else if (ev->nmi.injected) {
+		inj = NMI_VECTOR | SVM_EVTINJ_TYPE_NMI;
+	}
+	c->event_inj = inj ? inj | SVM_EVTINJ_VALID : 0;
+	c->event_inj_err = err;
+
+	if (ev->interrupt.shadow)
+		c->int_state |= SVM_INTERRUPT_SHADOW_MASK;
+	else
+		c->int_state &= ~SVM_INTERRUPT_SHADOW_MASK;
+
+	/* An IRET step that had not started yet: the guest's own TF back. */
+	if (svm->nmi_step && !svm->nmi_step_tf)
+		vmcb->save.rflags &= ~X86_EFLAGS_TF;
+	svm->nmi_step = false;
+	svm->nmi_iret = false;
+	/* An injected NMI blocks NMIs from its delivery on. */
+	svm->nmi_masked = ev->nmi.masked || ev->nmi.injected;
+	if (svm->nmi_masked)
+		svm_set_intercept(vmcb, INTERCEPT_IRET);
+	else
+		svm_clr_intercept(vmcb, INTERCEPT_IRET);
+}
+
 static int svm_get_msr(struct mvm_vcpu *vcpu, u32 index, u64 *data)
 {
 	struct svm_vcpu *svm = to_svm(vcpu);
 	struct vmcb_save_area *save = &svm->vmcb->save;
+	u64 *field = svm_save_msr(save, index);
 
-	switch (index) {
-	case MSR_EFER:
+	if (field)
+		*data = *field;
+	else if (index == MSR_EFER)
 		*data = save->efer & ~EFER_SVME;
-		break;
-	case MSR_IA32_SYSENTER_CS:
-		*data = save->sysenter_cs;
-		break;
-	case MSR_IA32_SYSENTER_ESP:
-		*data = save->sysenter_esp;
-		break;
-	case MSR_IA32_SYSENTER_EIP:
-		*data = save->sysenter_eip;
-		break;
-	case MSR_STAR:
-		*data = save->star;
-		break;
-	case MSR_LSTAR:
-		*data = save->lstar;
-		break;
-	case MSR_CSTAR:
-		*data = save->cstar;
-		break;
-	case MSR_SYSCALL_MASK:
-		*data = save->sfmask;
-		break;
-	case MSR_KERNEL_GS_BASE:
-		*data = save->kernel_gs_base;
-		break;
-	case MSR_IA32_TSC:
+	else if (index == MSR_IA32_TSC)
 		*data = rdtsc() + svm->vmcb->control.tsc_offset;
-		break;
-	case MSR_TSC_AUX:
+	else if (index == MSR_TSC_AUX)
 		*data = svm->tsc_aux;
-		break;
-	case MSR_IA32_CR_PAT:
-		*data = save->g_pat;
-		break;
-	default:
+	else
 		return -EINVAL;
-	}
 	return 0;
 }
 
@@ -586,50 +663,22 @@ static int svm_set_msr(struct mvm_vcpu *vcpu, u32 index, u64 data)
 {
 	struct svm_vcpu *svm = to_svm(vcpu);
 	struct vmcb_save_area *save = &svm->vmcb->save;
+	u64 *field = svm_save_msr(save, index);
 
-	switch (index) {
-	case MSR_EFER:
+	if (field) {
+		*field = data;
+	} else if (index == MSR_EFER) {
 		/* APM vol. 2, 3.1.7: LME cannot change while paging is on. */
 		if (((data ^ save->efer) & EFER_LME) &&
 		    (save->cr0 & X86_CR0_PG))
 			return -EINVAL;
 		save->efer = (data & ~EFER_LMA) | (save->efer & EFER_LMA) |
 			     EFER_SVME;
-		break;
-	case MSR_IA32_SYSENTER_CS:
-		save->sysenter_cs = data;
-		break;
-	case MSR_IA32_SYSENTER_ESP:
-		save->sysenter_esp = data;
-		break;
-	case MSR_IA32_SYSENTER_EIP:
-		save->sysenter_eip = data;
-		break;
-	case MSR_STAR:
-		save->star = data;
-		break;
-	case MSR_LSTAR:
-		save->lstar = data;
-		break;
-	case MSR_CSTAR:
-		save->cstar = data;
-		break;
-	case MSR_SYSCALL_MASK:
-		save->sfmask = data;
-		break;
-	case MSR_KERNEL_GS_BASE:
-		save->kernel_gs_base = data;
-		break;
-	case MSR_IA32_TSC:
+	} else if (index == MSR_IA32_TSC) {
 		svm->vmcb->control.tsc_offset = data - rdtsc();
-		break;
-	case MSR_TSC_AUX:
+	} else if (index == MSR_TSC_AUX) {
 		svm->tsc_aux = data;
-		break;
-	case MSR_IA32_CR_PAT:
-		save->g_pat = data;
-		break;
-	default:
+	} else {
 		return -EINVAL;
 	}
 	return 0;
@@ -662,16 +711,6 @@ static void svm_queue_exception(struct mvm_vcpu *vcpu, u8 vector,
 	vmcb->control.event_inj_err = error;
 	if (vector == PF_VECTOR)
 		vmcb->save.cr2 = cr2;
-}
-
-static void svm_inject_ud(struct svm_vcpu *svm)
-{
-	svm_queue_exception(&svm->vcpu, UD_VECTOR, false, 0, 0);
-}
-
-static void svm_inject_gp(struct svm_vcpu *svm)
-{
-	svm_queue_exception(&svm->vcpu, GP_VECTOR, true, 0, 0);
 }
 
 /* The run loop. */
@@ -764,81 +803,99 @@ static bool svm_nmi_step_end(struct svm_vcpu *svm, u64 code)
 }
 
 /*
- * Queue what is pending: an NMI, else the highest external interrupt if the
- * guest can take it now; for any interrupt still left, ask for an exit as
- * soon as the guest can take one (a virtual interrupt request with VINTR
- * intercepted, APM 15.21.4).
+ * The event primitives for events.c.  An NMI, or an interrupt the guest
+ * can take now, goes into EVENTINJ; for one that must wait, the window is
+ * a virtual interrupt request with VINTR intercepted (APM 15.21.4), or for
+ * an NMI the handler's IRET (intercepted from the NMI's injection on, then
+ * stepped: svm_nmi_step()).
  */
-static void svm_inject_events(struct svm_vcpu *svm)
+static bool svm_event_free(const struct vmcb *vmcb)
 {
-	struct mvm_vcpu *vcpu = &svm->vcpu;
-	struct vmcb *vmcb = svm->vmcb;
-	bool shadow = vmcb->control.int_state & SVM_INTERRUPT_SHADOW_MASK;
-	int vector;
+	return !(vmcb->control.event_inj & SVM_EVTINJ_VALID) &&
+	       !(vmcb->control.int_state & SVM_INTERRUPT_SHADOW_MASK);
+}
 
-	/* What was pending when we looked, for svm_must_retry(). */
-	svm->saw_nmi = READ_ONCE(vcpu->nmi);
-	svm->saw_irq = mvm_vcpu_pending_irq(vcpu);
+static bool svm_nmi_allowed(struct mvm_vcpu *vcpu)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
 
-	if (vmcb->control.event_inj & SVM_EVTINJ_VALID)
-		return;
+	return svm_event_free(svm->vmcb) && !svm->nmi_masked;
+}
 
-	/* The guest went past the IRET it was stopped at: it has run. */
-	if (svm->nmi_iret && vmcb->save.rip != svm->nmi_iret_rip)
-		svm_nmi_unmask(svm);
-	if (svm->saw_nmi && svm->nmi_iret) {
+/*
+ * Not at an NMI handler's IRET with an NMI pending: the IRET runs first,
+ * stepped, and the NMI comes right after it.
+ */
+static bool svm_interrupt_allowed(struct mvm_vcpu *vcpu)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+
+	return svm_event_free(svm->vmcb) &&
+	       (svm->vmcb->save.rflags & X86_EFLAGS_IF) &&
+	       !(svm->nmi_iret && vcpu->saw_nmi);
+}
+
+static void svm_inject_nmi(struct mvm_vcpu *vcpu)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+
+	svm->vmcb->control.event_inj = NMI_VECTOR | SVM_EVTINJ_TYPE_NMI |
+				       SVM_EVTINJ_VALID;
+	/* NMIs stay blocked until the handler's IRET. */
+	svm->nmi_masked = true;
+	svm_set_intercept(svm->vmcb, INTERCEPT_IRET);
+}
+
+static void svm_inject_irq(struct mvm_vcpu *vcpu, u8 vector)
+{
+	to_svm(vcpu)->vmcb->control.event_inj = vector | SVM_EVTINJ_TYPE_INTR |
+						SVM_EVTINJ_VALID;
+}
+
+/*
+ * NMIs blocked: the IRET intercept is the window.  Once it has exited, the
+ * IRET runs stepped (svm_nmi_step()), unless EVENTINJ holds an event to
+ * deliver first.
+ */
+static void svm_enable_nmi_window(struct mvm_vcpu *vcpu, bool on)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+
+	if (on && svm->nmi_iret &&
+	    !(svm->vmcb->control.event_inj & SVM_EVTINJ_VALID))
 		svm_nmi_step(svm);
-		return;
-	}
-	if (svm->saw_nmi && !svm->nmi_masked && !shadow) {
-		mvm_vcpu_take_nmi(vcpu);
-		vmcb->control.event_inj = NMI_VECTOR | SVM_EVTINJ_TYPE_NMI |
-					  SVM_EVTINJ_VALID;
-		/* NMIs stay blocked until the handler's IRET. */
-		svm->nmi_masked = true;
-		svm_set_intercept(vmcb, INTERCEPT_IRET);
-		if (mvm_vcpu_pending_irq(vcpu) < 0)
-			return;
-		goto window;
-	}
+}
 
-	vector = mvm_vcpu_pending_irq(vcpu);
-	if (vector < 0)
+/*
+ * The VINTR exit turns the request off again (svm_exit_own()).  None while
+ * an IRET is stepped: the request would be taken before the IRET runs, and
+ * the step's #DB exit comes right after it anyway.
+ */
+static void svm_enable_irq_window(struct mvm_vcpu *vcpu, bool on)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+	struct vmcb *vmcb = svm->vmcb;
+
+	if (!on || svm->nmi_step)
 		return;
-	if ((vmcb->save.rflags & X86_EFLAGS_IF) && !shadow) {
-		mvm_vcpu_ack_irq(vcpu, vector);
-		vmcb->control.event_inj = vector | SVM_EVTINJ_TYPE_INTR |
-					  SVM_EVTINJ_VALID;
-		/* More pending: exit again as soon as the guest can take it. */
-		if (mvm_vcpu_pending_irq(vcpu) < 0)
-			return;
-	}
-window:
 	vmcb->control.int_ctl |= V_IRQ_MASK | V_IGN_TPR_MASK |
 				 (0xf << V_INTR_PRIO_SHIFT);
 	svm_set_intercept(vmcb, INTERCEPT_VINTR);
 }
 
-/*
- * Did an event arrive after svm_inject_events() looked?  Then enter no
- * guest that would not see it; what was there before is dealt with (taken,
- * or waiting for a window whose exit will bring us back).
- */
-static bool svm_must_retry(struct svm_vcpu *svm)
-{
-	return (READ_ONCE(svm->vcpu.nmi) && !svm->saw_nmi) ||
-	       mvm_vcpu_pending_irq(&svm->vcpu) > svm->saw_irq;
-}
+/* DR7's enable bits, L0-L3 and G0-G3. */
+#define MVM_DR7_ENABLES		0xffULL
 
 /*
- * DR0-3 are not in the VMCB and the guest writes them without an exit, so
- * they are swapped around every entry; DR6 and DR7 travel in the VMCB.
- * Returns the host's DR6, for svm_put_guest_debug().
+ * DR6 and DR7 travel in the VMCB; the guest's DR0-3 go into the CPU only
+ * for a run where the guest can see them: its DR7 enables a breakpoint, or
+ * its first access turned the DR intercepts off for this run
+ * (svm_dr_exit()).  Otherwise the host's stay, and need no restoring.
+ * Returns whether they were loaded; *@host_dr6 is the host's DR6.
  */
-static unsigned long svm_load_guest_debug(struct svm_vcpu *svm)
+static bool svm_load_guest_debug(struct svm_vcpu *svm, unsigned long *host_dr6)
 {
 	const u64 *db = svm->vcpu.db;
-	unsigned long host_dr6;
 
 	/*
 	 * With the host's DR7 live, a guest address in DR0-3 would be a host
@@ -846,40 +903,74 @@ static unsigned long svm_load_guest_debug(struct svm_vcpu *svm)
 	 */
 	if (hw_breakpoint_active())
 		set_debugreg(MVM_DR7_RESET, 7);
-	get_debugreg(host_dr6, 6);
+	get_debugreg(*host_dr6, 6);
+	if (!svm->dr_pass && !(svm->vmcb->save.dr7 & MVM_DR7_ENABLES))
+		return false;
 	set_debugreg(db[0], 0);
 	set_debugreg(db[1], 1);
 	set_debugreg(db[2], 2);
 	set_debugreg(db[3], 3);
-	return host_dr6;
+	return true;
 }
 
-static void svm_put_guest_debug(struct svm_vcpu *svm, unsigned long host_dr6)
+static void svm_put_guest_debug(struct svm_vcpu *svm, unsigned long host_dr6,
+				bool guest_dr)
 {
 	u64 *db = svm->vcpu.db;
 
-	get_debugreg(db[0], 0);
-	get_debugreg(db[1], 1);
-	get_debugreg(db[2], 2);
-	get_debugreg(db[3], 3);
+	if (guest_dr) {
+		get_debugreg(db[0], 0);
+		get_debugreg(db[1], 1);
+		get_debugreg(db[2], 2);
+		get_debugreg(db[3], 3);
+	}
+	/* Read back: the next access exits again, as the first did. */
+	if (svm->dr_pass) {
+		svm->dr_pass = false;
+		svm_intercept_dr(svm->vmcb, true);
+	}
 	/*
 	 * VMRUN does not save the host's DR6 (15.5.1), and #VMEXIT leaves
 	 * the guest's in the CPU, where the host's next #DB would read it.
 	 */
 	if (svm->vmcb->save.dr6 != host_dr6)
 		set_debugreg(host_dr6, 6);
-	/* #VMEXIT disables the host's breakpoints in DR7 (15.6): back. */
+	/*
+	 * #VMEXIT disables the host's breakpoints in DR7 (15.6): back.  With
+	 * none enabled, what DR0-3 hold does not matter to the host.
+	 */
 	if (hw_breakpoint_active())
 		hw_breakpoint_restore();
 }
 
-/* Enter the guest once.  Returns 1 if it did not (retry), else 0. */
+/*
+ * The guest's first DR0-3 access or DR7 write since its DR0-3 were last
+ * read back: it runs the instruction again itself, with the intercepts off
+ * and its DR0-3 in the CPU, as KVM lets it.  RIP is still at the
+ * instruction (intercepts are checked before it runs).
+ */
+static bool svm_dr_exit(struct svm_vcpu *svm)
+{
+	u32 code = svm->vmcb->control.exit_code;
+
+	if ((code < SVM_EXIT_READ_DR0 || code > SVM_EXIT_READ_DR3) &&
+	    (code < SVM_EXIT_WRITE_DR0 || code > SVM_EXIT_WRITE_DR3) &&
+	    code != SVM_EXIT_WRITE_DR7)
+		return false;
+	svm->dr_pass = true;
+	svm_intercept_dr(svm->vmcb, false);
+	return true;
+}
+
+/*
+ * Enter the guest once.  Returns 0 after its exit, -EAGAIN when an event
+ * came too late for this entry and the guest did not run, or -EIO.
+ */
 static int svm_enter(struct svm_vcpu *svm)
 {
 	struct mvm_vcpu *vcpu = &svm->vcpu;
 	unsigned long host_dr6;
-	u64 host_tsc_aux = 0;
-	bool flush;
+	bool flush, guest_dr;
 	u32 host_pkru = 0;
 	int cpu;
 
@@ -895,11 +986,11 @@ static int svm_enter(struct svm_vcpu *svm)
 	WRITE_ONCE(vcpu->mode, MVM_IN_GUEST);
 	/* Pairs with mvm_vcpu_kick(): see there. */
 	smp_mb();
-	if (svm_must_retry(svm)) {
+	if (mvm_events_must_retry(vcpu)) {
 		WRITE_ONCE(vcpu->mode, MVM_OUTSIDE_GUEST);
 		local_irq_enable();
 		kernel_fpu_end();
-		return 1;
+		return -EAGAIN;
 	}
 	flush = test_and_clear_bit(MVM_REQ_TLB_FLUSH, &vcpu->requests);
 	svm_pick_asid(svm, cpu, flush);
@@ -908,28 +999,23 @@ static int svm_enter(struct svm_vcpu *svm)
 	/* 15.17: with GIF clear, no NMI runs on the host with guest state. */
 	asm volatile("clgi" ::: "memory");
 	mvm_fpu_load(vcpu);
-	host_dr6 = svm_load_guest_debug(svm);
+	guest_dr = svm_load_guest_debug(svm, &host_dr6);
 	if (boot_cpu_has(X86_FEATURE_OSPKE))
 		host_pkru = rdpkru();
 	/*
 	 * RDPID reads TSC_AUX and cannot be intercepted, so the CPU holds the
-	 * guest's while it runs; the host's (Linux keeps the CPU number there
-	 * for its vDSO) is back before anything but this code can run.
+	 * guest's while it runs.  The host's (Linux keeps the CPU number there
+	 * for its vDSO) is back before this CPU returns to user mode (uret.c).
 	 */
-	if (svm_swap_tsc_aux) {
-		rdmsrl(MSR_TSC_AUX, host_tsc_aux);
-		if (host_tsc_aux != svm->tsc_aux)
-			wrmsrl(MSR_TSC_AUX, svm->tsc_aux);
-	}
+	if (svm_swap_tsc_aux)
+		mvm_uret_set(MVM_URET_TSC_AUX, svm->tsc_aux);
 
 	mvm_svm_vmrun(svm->vmcb_pa, svm->host_save_pa, svm->gprs);
 
-	if (svm_swap_tsc_aux && host_tsc_aux != svm->tsc_aux)
-		wrmsrl(MSR_TSC_AUX, host_tsc_aux);
 	/* The guest may have set CR4.PKE and written PKRU. */
 	if (boot_cpu_has(X86_FEATURE_OSPKE) && rdpkru() != host_pkru)
 		wrpkru(host_pkru);
-	svm_put_guest_debug(svm, host_dr6);
+	svm_put_guest_debug(svm, host_dr6, guest_dr);
 	mvm_fpu_put(vcpu);
 	WRITE_ONCE(vcpu->mode, MVM_OUTSIDE_GUEST);
 	asm volatile("stgi" ::: "memory");
@@ -945,92 +1031,49 @@ static int svm_enter(struct svm_vcpu *svm)
 	return 0;
 }
 
-/* Skip the instruction that exited: NRIP save if the CPU has it (15.7.1). */
-static int svm_skip(struct svm_vcpu *svm, const u8 *op, unsigned int len)
+/* exit.c's primitives.  RAX and RSP live in the VMCB, the rest in gprs. */
+
+static u64 svm_get_gpr(struct mvm_vcpu *vcpu, unsigned int reg)
 {
-	/* The instruction after STI or MOV SS has run: no shadow now. */
-	svm->vmcb->control.int_state &= ~SVM_INTERRUPT_SHADOW_MASK;
-	if (svm_has_nrips && svm->vmcb->control.next_rip) {
-		svm->vmcb->save.rip = svm->vmcb->control.next_rip;
-		return 0;
-	}
-	return mvm_insn_skip(&svm->vcpu, op, len);
+	struct svm_vcpu *svm = to_svm(vcpu);
+
+	if (reg == MVM_GPR_RAX)
+		return svm->vmcb->save.rax;
+	if (reg == MVM_GPR_RSP)
+		return svm->vmcb->save.rsp;
+	return svm->gprs[reg % MVM_NR_GPRS];
 }
 
-static int svm_handle_cpuid(struct svm_vcpu *svm)
+static void svm_set_gpr(struct mvm_vcpu *vcpu, unsigned int reg, u64 val)
 {
-	static const u8 op[] = { 0x0f, 0xa2 };
-	u32 eax = svm->vmcb->save.rax, ebx, ecx = svm->gprs[R_CX], edx;
-	int r = svm_skip(svm, op, sizeof(op));
+	struct svm_vcpu *svm = to_svm(vcpu);
 
-	if (r)
-		return r;
-	mvm_handle_cpuid(&svm->vcpu, svm->vmcb->save.cr4, &eax, &ebx, &ecx,
-			 &edx);
-	svm->vmcb->save.rax = eax;
-	svm->gprs[R_BX] = ebx;
-	svm->gprs[R_CX] = ecx;
-	svm->gprs[R_DX] = edx;
-	return 0;
+	if (reg == MVM_GPR_RAX)
+		svm->vmcb->save.rax = val;
+	else if (reg == MVM_GPR_RSP)
+		svm->vmcb->save.rsp = val;
+	else
+		svm->gprs[reg % MVM_NR_GPRS] = val;
 }
 
-static int svm_handle_msr(struct svm_vcpu *svm)
+static void svm_skip(struct mvm_vcpu *vcpu, u64 next_rip)
 {
-	static const u8 rd[] = { 0x0f, 0x32 }, wr[] = { 0x0f, 0x30 };
-	bool write = svm->vmcb->control.exit_info_1;
-	u32 index = svm->gprs[R_CX];
-	u64 data;
-	int r;
+	struct vmcb *vmcb = to_svm(vcpu)->vmcb;
 
-	if (write) {
-		data = (u32)svm->vmcb->save.rax | svm->gprs[R_DX] << 32;
-		if (mvm_guest_wrmsr(&svm->vcpu, index, data)) {
-			svm_inject_gp(svm);
-			return 0;
-		}
-		return svm_skip(svm, wr, sizeof(wr));
-	}
-	if (mvm_guest_rdmsr(&svm->vcpu, index, &data)) {
-		svm_inject_gp(svm);
-		return 0;
-	}
-	r = svm_skip(svm, rd, sizeof(rd));
-	if (!r) {
-		svm->vmcb->save.rax = (u32)data;
-		svm->gprs[R_DX] = data >> 32;
-	}
-	return r;
+	vmcb->save.rip = next_rip;
+	vmcb->control.int_state &= ~SVM_INTERRUPT_SHADOW_MASK;
 }
 
-static int svm_handle_xsetbv(struct svm_vcpu *svm)
+/*
+ * The next RIP of an intercepted instruction, with NRIP save if the CPU
+ * has it (15.7.1); QEMU's emulated SVM may not, and exit.c decodes then.
+ */
+static void svm_exit_next_rip(struct svm_vcpu *svm, struct mvm_exit *exit)
 {
-	static const u8 op[] = { 0x0f, 0x01, 0xd1 };
-	u64 value = (u32)svm->vmcb->save.rax | svm->gprs[R_DX] << 32;
+	u64 next_rip = svm->vmcb->control.next_rip;
 
-	if (!(svm->vmcb->save.cr4 & X86_CR4_OSXSAVE)) {
-		svm_inject_ud(svm);
-		return 0;
-	}
-	if (svm->vmcb->save.cpl ||
-	    mvm_guest_xsetbv(&svm->vcpu, svm->gprs[R_CX], value)) {
-		svm_inject_gp(svm);
-		return 0;
-	}
-	return svm_skip(svm, op, sizeof(op));
-}
-
-static int svm_handle_rdtscp(struct svm_vcpu *svm)
-{
-	static const u8 op[] = { 0x0f, 0x01, 0xf9 };
-	u64 tsc = rdtsc_ordered() + svm->vmcb->control.tsc_offset;
-	int r = svm_skip(svm, op, sizeof(op));
-
-	if (!r) {
-		svm->vmcb->save.rax = (u32)tsc;
-		svm->gprs[R_DX] = tsc >> 32;
-		svm->gprs[R_CX] = (u32)svm->tsc_aux;
-	}
-	return r;
+	exit->skip_by_decode = !svm_has_nrips || !next_rip;
+	exit->next_rip = next_rip;
 }
 
 /* APM 15.10.2: the IOIO exit's EXITINFO1. */
@@ -1039,65 +1082,35 @@ static int svm_handle_rdtscp(struct svm_vcpu *svm)
 #define IOIO_REP	BIT(3)
 #define IOIO_SZ_SHIFT	4
 
-static int svm_handle_io(struct svm_vcpu *svm)
+static void svm_decode_io(struct svm_vcpu *svm, struct mvm_exit *exit)
 {
-	struct mvm_vcpu *vcpu = &svm->vcpu;
 	u64 info = svm->vmcb->control.exit_info_1;
-	u64 next_rip = svm->vmcb->control.exit_info_2;
-	u16 port = info >> 16;
-	u8 size = (info >> IOIO_SZ_SHIFT) & 7;	/* one-hot: 1, 2, 4 */
-	bool in = info & IOIO_IN;
-	int r;
 
-	if (size != 1 && size != 2 && size != 4)
-		return mvm_vcpu_exit_internal(vcpu, MVM_INTERNAL_UNEXPECTED,
-					      SVM_EXIT_IOIO, info);
-	/*
-	 * The address size and segment come from the instruction: the
-	 * segment field needs decode assists, and QEMU's emulated SVM puts
-	 * the address size one bit too high, over the segment field.
-	 */
-	if (info & IOIO_STR)
-		return mvm_emulate_string_io(vcpu, port, size, in,
-					     info & IOIO_REP, 0, -1);
-	if (in) {
-		vcpu->pending = (struct mvm_pending_read) {
-			.active = true, .size = size, .reg = 0,
-			.dst_size = size, .next_rip = next_rip,
-		};
-		r = mvm_handle_io(vcpu, MVM_SPACE_PIO, port, size, false, 0);
-		if (r <= 0)
-			vcpu->pending.active = false;
-		return r;
-	}
-	r = mvm_handle_io(vcpu, MVM_SPACE_PIO, port, size, true,
-			  svm->vmcb->save.rax);
-	if (r >= 0) {
-		svm->vmcb->save.rip = next_rip;
-		svm->vmcb->control.int_state &= ~SVM_INTERRUPT_SHADOW_MASK;
-	}
-	return r;
+	exit->reason = MVM_VMEXIT_IO;
+	exit->hw_info = info;
+	/* The size is one-hot; EXITINFO2 has the next RIP without NRIPS. */
+	exit->io.size = (info >> IOIO_SZ_SHIFT) & 7;
+	exit->io.port = info >> 16;
+	exit->io.in = info & IOIO_IN;
+	exit->io.string = info & IOIO_STR;
+	exit->io.rep = info & IOIO_REP;
+	exit->next_rip = svm->vmcb->control.exit_info_2;
+	exit->skip_by_decode = false;
 }
 
 /* APM 15.25.6: the nested page fault's EXITINFO1. */
 #define NPF_WRITE	BIT_ULL(1)
 #define NPF_IN_WALK	BIT_ULL(33)
 
-static int svm_handle_npf(struct svm_vcpu *svm)
+static void svm_decode_npf(struct svm_vcpu *svm, struct mvm_exit *exit)
 {
 	u64 err = svm->vmcb->control.exit_info_1;
-	u64 gpa = svm->vmcb->control.exit_info_2;
-	bool write = err & NPF_WRITE;
-	int r;
 
-	r = mvm_mmu_fault(&svm->vcpu, gpa, write);
-	if (r != 1)
-		return r;
-	/* The guest's own page tables are not in RAM: nothing to emulate. */
-	if (err & NPF_IN_WALK)
-		return mvm_vcpu_exit_internal(&svm->vcpu,
-					      MVM_INTERNAL_EMULATION, gpa, err);
-	return mvm_emulate_mmio(&svm->vcpu, gpa, write);
+	exit->reason = MVM_VMEXIT_MMIO;
+	exit->hw_info = err;
+	exit->mmio.gpa = svm->vmcb->control.exit_info_2;
+	exit->mmio.write = err & NPF_WRITE;
+	exit->mmio.in_walk = err & NPF_IN_WALK;
 }
 
 /*
@@ -1128,9 +1141,94 @@ static void svm_reinject(struct svm_vcpu *svm)
 	c->event_inj_err = c->exit_int_info_err;
 }
 
-static int svm_handle_exit(struct svm_vcpu *svm)
+/* What exit.c reports whatever the exit: RIP and MVM_RUN_IF_FLAG. */
+static void svm_exit_state(struct svm_vcpu *svm, struct mvm_exit *exit)
 {
-	struct mvm_vcpu *vcpu = &svm->vcpu;
+	const struct vmcb *vmcb = svm->vmcb;
+
+	exit->rip = vmcb->save.rip;
+	exit->interruptible = (vmcb->save.rflags & X86_EFLAGS_IF) &&
+			      !(vmcb->control.int_state &
+				SVM_INTERRUPT_SHADOW_MASK);
+}
+
+/* The intercepts that are exit.c's, from svm_intercepts[]. */
+static const u8 svm_exit_reasons[] = {
+	[SVM_EXIT_CPUID] = MVM_VMEXIT_CPUID,
+	[SVM_EXIT_HLT] = MVM_VMEXIT_HLT,
+	[SVM_EXIT_XSETBV] = MVM_VMEXIT_XSETBV,
+	[SVM_EXIT_RDTSCP] = MVM_VMEXIT_RDTSCP,
+	[SVM_EXIT_INVD] = MVM_VMEXIT_INVD,
+	[SVM_EXIT_WBINVD] = MVM_VMEXIT_WBINVD,
+	/* Nothing the guest may run: as on a CPU without SVM. */
+	[SVM_EXIT_EXCP_BASE + UD_VECTOR] = MVM_VMEXIT_UD,
+	[SVM_EXIT_VMRUN] = MVM_VMEXIT_UD,
+	[SVM_EXIT_VMMCALL] = MVM_VMEXIT_UD,
+	[SVM_EXIT_VMLOAD] = MVM_VMEXIT_UD,
+	[SVM_EXIT_VMSAVE] = MVM_VMEXIT_UD,
+	[SVM_EXIT_STGI] = MVM_VMEXIT_UD,
+	[SVM_EXIT_CLGI] = MVM_VMEXIT_UD,
+	[SVM_EXIT_SKINIT] = MVM_VMEXIT_UD,
+	[SVM_EXIT_INVLPGA] = MVM_VMEXIT_UD,
+	[SVM_EXIT_RDPMC] = MVM_VMEXIT_UD,
+	[SVM_EXIT_RDPRU] = MVM_VMEXIT_UD,
+	[SVM_EXIT_RSM] = MVM_VMEXIT_UD,
+	[SVM_EXIT_MONITOR] = MVM_VMEXIT_UD,
+	[SVM_EXIT_MWAIT] = MVM_VMEXIT_UD,
+	[SVM_EXIT_MWAIT_COND] = MVM_VMEXIT_UD,
+	[MVM_SVM_EXIT_INVLPGB] = MVM_VMEXIT_UD,
+	[MVM_SVM_EXIT_INVLPGB_ILLEGAL] = MVM_VMEXIT_UD,
+	[MVM_SVM_EXIT_MCOMMIT] = MVM_VMEXIT_UD,
+	[MVM_SVM_EXIT_TLBSYNC] = MVM_VMEXIT_UD,
+	[SVM_EXIT_FERR_FREEZE] = MVM_VMEXIT_UD,
+};
+
+/* What only SVM handles; MVM_VMEXIT_NONE after it, or UNEXPECTED. */
+static void svm_exit_own(struct svm_vcpu *svm, struct mvm_exit *exit,
+			 bool step_db)
+{
+	struct vmcb *vmcb = svm->vmcb;
+
+	exit->reason = MVM_VMEXIT_NONE;
+	switch (exit->hw_reason) {
+	case SVM_EXIT_INTR:
+	case SVM_EXIT_NMI:
+	case SVM_EXIT_SMI:
+	case SVM_EXIT_INIT:
+		break;
+	case SVM_EXIT_VINTR:
+		vmcb->control.int_ctl &= ~(V_IRQ_MASK | V_IGN_TPR_MASK |
+					   V_INTR_PRIO_MASK);
+		svm_clr_intercept(vmcb, INTERCEPT_VINTR);
+		break;
+	case SVM_EXIT_IRET:
+		/* NMIs stay blocked until the IRET has run: svm_nmi_step(). */
+		svm->nmi_iret = true;
+		svm->nmi_iret_rip = vmcb->save.rip;
+		svm_clr_intercept(vmcb, INTERCEPT_IRET);
+		break;
+	case SVM_EXIT_EXCP_BASE + DB_VECTOR:
+		if (!step_db)
+			svm_queue_exception(&svm->vcpu, DB_VECTOR, false, 0, 0);
+		break;
+	case SVM_EXIT_EXCP_BASE + AC_VECTOR:
+		svm_queue_exception(&svm->vcpu, AC_VECTOR, true,
+				    vmcb->control.exit_info_1, 0);
+		break;
+	case SVM_EXIT_EXCP_BASE + MC_VECTOR:
+		/* svm_enter() has handled it. */
+		break;
+	default:
+		if (svm_dr_exit(svm))
+			break;
+		exit->reason = MVM_VMEXIT_UNEXPECTED;
+		exit->hw_info = vmcb->control.exit_info_1;
+		break;
+	}
+}
+
+static void svm_decode_exit(struct svm_vcpu *svm, struct mvm_exit *exit)
+{
 	struct vmcb *vmcb = svm->vmcb;
 	u64 code = ((u64)vmcb->control.exit_code_hi << 32) |
 		   vmcb->control.exit_code;
@@ -1144,103 +1242,44 @@ static int svm_handle_exit(struct svm_vcpu *svm)
 		code = SVM_EXIT_ERR;
 	if (svm->nmi_step)
 		step_db = svm_nmi_step_end(svm, code);
-	vcpu->run->rip = vmcb->save.rip;
-	vcpu->run->flags = (vmcb->save.rflags & X86_EFLAGS_IF) &&
-			   !(vmcb->control.int_state &
-			     SVM_INTERRUPT_SHADOW_MASK) ? MVM_RUN_IF_FLAG : 0;
+	exit->hw_reason = code;
+	svm_exit_state(svm, exit);
 	svm_reinject(svm);
 
 	switch (code) {
-	case SVM_EXIT_INTR:
-	case SVM_EXIT_NMI:
-	case SVM_EXIT_SMI:
-	case SVM_EXIT_INIT:
-		return 0;
-	case SVM_EXIT_VINTR:
-		vmcb->control.int_ctl &= ~(V_IRQ_MASK | V_IGN_TPR_MASK |
-					   V_INTR_PRIO_MASK);
-		svm_clr_intercept(vmcb, INTERCEPT_VINTR);
-		return 0;
-	case SVM_EXIT_IRET:
-		/* NMIs stay blocked until the IRET has run: svm_nmi_step(). */
-		svm->nmi_iret = true;
-		svm->nmi_iret_rip = vmcb->save.rip;
-		svm_clr_intercept(vmcb, INTERCEPT_IRET);
-		return 0;
-	case SVM_EXIT_CPUID:
-		return svm_handle_cpuid(svm);
-	case SVM_EXIT_HLT: {
-		static const u8 op[] = { 0xf4 };
-		int r = svm_skip(svm, op, 1);
-
-		return r ? r : MVM_RUN_HALT;
-	}
 	case SVM_EXIT_IOIO:
-		return svm_handle_io(svm);
-	case SVM_EXIT_MSR:
-		return svm_handle_msr(svm);
+		svm_decode_io(svm, exit);
+		return;
 	case SVM_EXIT_NPF:
-		return svm_handle_npf(svm);
+		svm_decode_npf(svm, exit);
+		return;
+	case SVM_EXIT_MSR:
+		exit->reason = vmcb->control.exit_info_1 ?
+			       MVM_VMEXIT_MSR_WRITE : MVM_VMEXIT_MSR_READ;
+		svm_exit_next_rip(svm, exit);
+		return;
+	case SVM_EXIT_CPUID:
 	case SVM_EXIT_XSETBV:
-		return svm_handle_xsetbv(svm);
-	case SVM_EXIT_RDTSCP:
-		return svm_handle_rdtscp(svm);
-	case SVM_EXIT_INVD:
-	case SVM_EXIT_WBINVD: {
-		/* Guest memory is write-back and coherent: nothing to do. */
-		static const u8 op[] = { 0x0f, 0x09 }, opi[] = { 0x0f, 0x08 };
-
-		return svm_skip(svm, code == SVM_EXIT_INVD ? opi : op, 2);
-	}
-	case SVM_EXIT_EXCP_BASE + DB_VECTOR:
-		if (!step_db)
-			svm_queue_exception(vcpu, DB_VECTOR, false, 0, 0);
-		return 0;
-	case SVM_EXIT_EXCP_BASE + AC_VECTOR:
-		svm_queue_exception(vcpu, AC_VECTOR, true,
-				    vmcb->control.exit_info_1, 0);
-		return 0;
-	case SVM_EXIT_EXCP_BASE + MC_VECTOR:
-		/* svm_enter() has handled it. */
-		return 0;
-	case SVM_EXIT_EXCP_BASE + UD_VECTOR:
-	case SVM_EXIT_VMRUN:
-	case SVM_EXIT_VMMCALL:
-	case SVM_EXIT_VMLOAD:
-	case SVM_EXIT_VMSAVE:
-	case SVM_EXIT_STGI:
-	case SVM_EXIT_CLGI:
-	case SVM_EXIT_SKINIT:
-	case SVM_EXIT_INVLPGA:
-	case SVM_EXIT_RDPMC:
-	case SVM_EXIT_RDPRU:
-	case SVM_EXIT_RSM:
-	case SVM_EXIT_MONITOR:
-	case SVM_EXIT_MWAIT:
-	case SVM_EXIT_MWAIT_COND:
-	case MVM_SVM_EXIT_INVLPGB:
-	case MVM_SVM_EXIT_INVLPGB_ILLEGAL:
-	case MVM_SVM_EXIT_MCOMMIT:
-	case MVM_SVM_EXIT_TLBSYNC:
-	case SVM_EXIT_FERR_FREEZE:
-		/* Nothing the guest may run: as on a CPU without SVM. */
-		svm_inject_ud(svm);
-		return 0;
+		exit->mode.cr4 = vmcb->save.cr4;
+		exit->mode.cpl = vmcb->save.cpl;
+		break;
 	case SVM_EXIT_SHUTDOWN:
-		vcpu->run->exit_reason = MVM_EXIT_SHUTDOWN;
+		exit->reason = MVM_VMEXIT_SHUTDOWN;
 		/* 15.13.2: the VMCB is undefined after a shutdown. */
 		svm_vmcb_reset(svm);
-		return 1;
+		return;
 	case SVM_EXIT_ERR:
-		vcpu->run->exit_reason = MVM_EXIT_FAIL_ENTRY;
-		vcpu->run->fail_entry.hardware_reason = code;
-		vcpu->run->fail_entry.info[0] = vmcb->control.exit_info_1;
-		vcpu->run->fail_entry.info[1] = vmcb->control.exit_info_2;
-		return 1;
-	default:
-		return mvm_vcpu_exit_internal(vcpu, MVM_INTERNAL_UNEXPECTED,
-					      code, vmcb->control.exit_info_1);
+		exit->reason = MVM_VMEXIT_FAIL_ENTRY;
+		exit->fail_entry.info[0] = vmcb->control.exit_info_1;
+		exit->fail_entry.info[1] = vmcb->control.exit_info_2;
+		return;
 	}
+	if (code < ARRAY_SIZE(svm_exit_reasons) && svm_exit_reasons[code]) {
+		exit->reason = svm_exit_reasons[code];
+		svm_exit_next_rip(svm, exit);
+		return;
+	}
+	svm_exit_own(svm, exit, step_db);
 }
 
 /*
@@ -1292,13 +1331,47 @@ static void svm_restore_entry_state(struct svm_vcpu *svm)
 	c->clean = 0;
 }
 
-static int svm_vcpu_run(struct mvm_vcpu *vcpu)
+/*
+ * QEMU 7.2's TCG does not load the interrupt shadow from the VMCB at VMRUN
+ * (only a guest's own STI or MOV SS makes one): entered in a shadow, the
+ * guest exits without it.  Hardware keeps it until the instruction in it
+ * has run (15.21.5).  An exit that intercepts that instruction before it
+ * runs, at the RIP of the entry and with no event being delivered, is one
+ * where the shadow must still be on; put it back, or an NMI or interrupt
+ * comes one instruction early: between the elements of a REP OUTS, or
+ * after a nested page fault on the fetch in a fresh VM, whose nested
+ * tables are empty.  On hardware this sets a bit already set.  Exits that
+ * are not an intercept of the instruction (INTR, VINTR) are left alone:
+ * a guest spinning on "sti; jmp ." would otherwise keep its shadow for good.
+ */
+static void svm_keep_shadow(struct svm_vcpu *svm)
+{
+	struct vmcb_control_area *c = &svm->vmcb->control;
+
+	switch (c->exit_code) {
+	case SVM_EXIT_IOIO:
+	case SVM_EXIT_NPF:
+	case SVM_EXIT_MSR:
+	case SVM_EXIT_CPUID:
+		break;
+	default:
+		return;
+	}
+	if (!(c->exit_int_info & SVM_EXITINTINFO_VALID) &&
+	    svm->vmcb->save.rip == svm->entry_save.rip)
+		c->int_state |= SVM_INTERRUPT_SHADOW_MASK;
+}
+
+static int svm_vcpu_run(struct mvm_vcpu *vcpu, struct mvm_exit *exit)
 {
 	struct svm_vcpu *svm = to_svm(vcpu);
 	struct vmcb_control_area *c = &svm->vmcb->control;
 	int r;
 
-	svm_inject_events(svm);
+	/* The guest went past the IRET it was stopped at: it has run. */
+	if (svm->nmi_iret && svm->vmcb->save.rip != svm->nmi_iret_rip)
+		svm_nmi_unmask(svm);
+	mvm_inject_events(vcpu);
 	/*
 	 * 15.21.1: V_INTR_MASKING keeps physical interrupts the host's.  No
 	 * VMRUN on hardware clears it; make sure no emulator's did either.
@@ -1306,8 +1379,12 @@ static int svm_vcpu_run(struct mvm_vcpu *vcpu)
 	c->int_ctl |= V_INTR_MASKING_MASK;
 	svm_save_entry_state(svm);
 	r = svm_enter(svm);
+	if (r == -EAGAIN) {
+		exit->reason = MVM_VMEXIT_RETRY;
+		return 0;
+	}
 	if (r)
-		return r < 0 ? r : 0;
+		return r;
 	if (unlikely(svm_vmcb_clobbered(svm))) {
 		pr_info_ratelimited("host state in a VMCB after #VMEXIT %#x (an emulator's bug: RIP %+ld from VMRUN's return, int_ctl %#x, exit info %#llx %#llx; at entry RIP %#llx, EVENTINJ %#x): guest state rolled back to its entry\n",
 				    c->exit_code,
@@ -1318,10 +1395,44 @@ static int svm_vcpu_run(struct mvm_vcpu *vcpu)
 		/* A failed entry is still reported, with the state it had. */
 		r = c->exit_code == (u32)SVM_EXIT_ERR;
 		svm_restore_entry_state(svm);
-		if (!r)
+		if (!r) {
+			exit->reason = MVM_VMEXIT_RETRY;
 			return 0;
+		}
 	}
-	return svm_handle_exit(svm);
+	if (svm->entry_int_state & SVM_INTERRUPT_SHADOW_MASK)
+		svm_keep_shadow(svm);
+	svm_decode_exit(svm, exit);
+	return 0;
+}
+
+/* For the counters and tracepoints (stats.c): appendix C's codes. */
+static u32 svm_exit_class(const struct mvm_exit *exit)
+{
+	switch (exit->hw_reason) {
+	case SVM_EXIT_IOIO:
+		return MVM_XC_IO;
+	case SVM_EXIT_NPF:
+		return MVM_XC_NPF;
+	case SVM_EXIT_MSR:
+		return MVM_XC_MSR;
+	case SVM_EXIT_CPUID:
+		return MVM_XC_CPUID;
+	case SVM_EXIT_HLT:
+		return MVM_XC_HLT;
+	case SVM_EXIT_INTR:
+	case SVM_EXIT_NMI:
+	case SVM_EXIT_SMI:
+	case SVM_EXIT_INIT:
+		return MVM_XC_INTR;
+	case SVM_EXIT_VINTR:
+	case SVM_EXIT_IRET:
+		return MVM_XC_INTR_WINDOW;
+	case SVM_EXIT_EXCP_BASE ... SVM_EXIT_EXCP_BASE + 31:
+		return MVM_XC_EXCEPTION;
+	default:
+		return MVM_XC_OTHER;
+	}
 }
 
 const struct mvm_backend_ops svm_backend_ops = {
@@ -1336,13 +1447,25 @@ const struct mvm_backend_ops svm_backend_ops = {
 	.vcpu_alloc = svm_vcpu_alloc,
 	.vcpu_free = svm_vcpu_free,
 	.vcpu_run = svm_vcpu_run,
+	.get_gpr = svm_get_gpr,
+	.set_gpr = svm_set_gpr,
+	.skip = svm_skip,
 	.get_regs = svm_get_regs,
 	.set_regs = svm_set_regs,
 	.get_sregs = svm_get_sregs,
 	.set_sregs = svm_set_sregs,
+	.get_events = svm_get_events,
+	.set_events = svm_set_events,
 	.get_msr = svm_get_msr,
 	.set_msr = svm_set_msr,
 	.get_debugregs = svm_get_debugregs,
 	.set_debugregs = svm_set_debugregs,
 	.queue_exception = svm_queue_exception,
+	.nmi_allowed = svm_nmi_allowed,
+	.interrupt_allowed = svm_interrupt_allowed,
+	.inject_nmi = svm_inject_nmi,
+	.inject_irq = svm_inject_irq,
+	.enable_nmi_window = svm_enable_nmi_window,
+	.enable_irq_window = svm_enable_irq_window,
+	.exit_class = svm_exit_class,
 };

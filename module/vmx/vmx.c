@@ -38,6 +38,9 @@
 #include "mvm.h"
 #include "vmx_vmrun.h"
 
+static_assert(MVM_VMCS_HOST_RSP == HOST_RSP);
+static_assert(MVM_VMCS_HOST_RIP == HOST_RIP);
+
 /* SDM A.1: IA32_VMX_BASIC. */
 #define MVM_VMX_BASIC_REVISION	GENMASK_ULL(30, 0)
 #define MVM_VMX_BASIC_VMCS_SIZE	GENMASK_ULL(44, 32)
@@ -159,17 +162,15 @@ static int vmx_probe(const char **why)
 static void vmx_msr_allow(u32 msr)
 {
 	u8 *bm = page_address(vmx_msr_bitmap);
-	u32 base;
+	int range = mvm_msr_range(msr);
+	u32 n = msr & 0x1fff, base;
 
-	if (msr <= 0x1fff)
-		base = 0;
-	else if (msr >= 0xc0000000 && msr <= 0xc0001fff)
-		base = 0x400;
-	else
+	/* Only the first two ranges have bitmaps. */
+	if (range < 0 || range > 1)
 		return;
-	msr &= 0x1fff;
-	bm[base + msr / 8] &= ~BIT(msr % 8);
-	bm[base + 0x800 + msr / 8] &= ~BIT(msr % 8);
+	base = range * 0x400;
+	bm[base + n / 8] &= ~BIT(n % 8);
+	bm[base + 0x800 + n / 8] &= ~BIT(n % 8);
 }
 
 static int vmx_adjust(u32 msr, u32 want, u32 *out);
@@ -200,6 +201,7 @@ static int vmx_setup_controls(void)
 			    CPU_BASED_RDPMC_EXITING |
 			    CPU_BASED_CR8_LOAD_EXITING |
 			    CPU_BASED_CR8_STORE_EXITING |
+			    CPU_BASED_MOV_DR_EXITING |
 			    CPU_BASED_ACTIVATE_SECONDARY_CONTROLS, &vmx_proc);
 	r = r ?: vmx_adjust(MSR_IA32_VMX_PROCBASED_CTLS2,
 			    SECONDARY_EXEC_ENABLE_EPT |
@@ -374,29 +376,40 @@ module_param(nr_vpids, uint, 0444);
 MODULE_PARM_DESC(nr_vpids,
 		 "VMX: VPIDs to give vCPUs (at most 4095); others run without one");
 
-/* The SYSCALL MSRs VMX does not switch: mvm swaps them around each entry. */
-enum { VMX_STAR, VMX_LSTAR, VMX_CSTAR, VMX_SFMASK, VMX_KGSBASE, VMX_TSC_AUX,
-	VMX_NR_SWAP };
-static const u32 vmx_swap_msrs[VMX_NR_SWAP] = {
-	MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SYSCALL_MASK, MSR_KERNEL_GS_BASE,
-	MSR_TSC_AUX,
-};
+/*
+ * The MSRs VMX does not switch.  The SYSCALL MSRs and TSC_AUX are the
+ * user-return ones of uret.c, in its slots: the guest's stay in the CPU
+ * until it returns to user mode.  The kernel GS base is swapped around
+ * each entry: the host's is the current task's user GS base, which a
+ * context switch saves from the CPU.
+ */
+enum { VMX_KGSBASE = MVM_NR_URET, VMX_NR_SWAP };
 
 struct vmx_vcpu {
 	struct mvm_vcpu vcpu;
 	void *vmcs;
 	u64 vmcs_pa;
-	u64 gprs[16];
+	u64 gprs[MVM_NR_GPRS];	/* by MVM_GPR_* (regs.h); RSP is the VMCS's */
 	int cpu;		/* where the VMCS is active, or -1 */
 	bool launched;
 	u16 vpid;
 	struct list_head loaded;
 	u64 msrs[VMX_NR_SWAP];
+	u64 uret_owner;		/* numbers msrs[] for mvm_uret_load() */
 	u64 cr2;
 	u64 cr8;		/* virtual: MOV CR8 exits, no APIC behind it */
 	u64 dr6;
-	bool saw_nmi;
-	int saw_irq;
+	/*
+	 * MOV DR exits until the guest's first one, which turns it off for
+	 * one run with the guest's DR0-3 and DR6 in the CPU (vmx_enter()).
+	 */
+	bool dr_pass;
+	/* The host's IA32_DEBUGCTL, for the task and CPU that read it. */
+	u64 host_debugctl;
+	struct task_struct *debugctl_task;
+	unsigned long debugctl_switches;
+	int debugctl_cpu;
+	bool vmfail;		/* the last VMLAUNCH/VMRESUME failed */
 	u32 exit_reason;	/* of the last exit, read in vmx_enter() */
 	u32 exit_intr_info;	/* the same, for exception and NMI exits */
 };
@@ -838,9 +851,11 @@ static void vmx_vmcs_reset(struct vmx_vcpu *vmx)
 
 	memset(vmx->gprs, 0, sizeof(vmx->gprs));
 	memset(vmx->msrs, 0, sizeof(vmx->msrs));
+	vmx->uret_owner = mvm_uret_new_owner();
 	vmx->cr2 = 0;
 	vmx->cr8 = 0;
 	vmx->dr6 = DR6_RESERVED;
+	vmx->dr_pass = false;
 }
 
 static u16 vmx_alloc_vpid(void)
@@ -926,23 +941,8 @@ static void vmx_vcpu_free(struct mvm_vcpu *vcpu)
 static void vmx_get_regs(struct mvm_vcpu *vcpu, struct mvm_regs *r)
 {
 	struct vmx_vcpu *vmx = vmx_get(vcpu);
-	const u64 *g = vmx->gprs;
 
-	r->rax = g[0];
-	r->rcx = g[1];
-	r->rdx = g[2];
-	r->rbx = g[3];
-	r->rbp = g[5];
-	r->rsi = g[6];
-	r->rdi = g[7];
-	r->r8 = g[8];
-	r->r9 = g[9];
-	r->r10 = g[10];
-	r->r11 = g[11];
-	r->r12 = g[12];
-	r->r13 = g[13];
-	r->r14 = g[14];
-	r->r15 = g[15];
+	mvm_regs_from_gprs(r, vmx->gprs);
 	r->rsp = vmcs_read(GUEST_RSP);
 	r->rip = vmcs_read(GUEST_RIP);
 	r->rflags = vmcs_read(GUEST_RFLAGS);
@@ -952,30 +952,22 @@ static void vmx_get_regs(struct mvm_vcpu *vcpu, struct mvm_regs *r)
 static void vmx_set_regs(struct mvm_vcpu *vcpu, const struct mvm_regs *r)
 {
 	struct vmx_vcpu *vmx = vmx_get(vcpu);
-	u64 *g = vmx->gprs;
+	u32 intr, shadow;
 
-	g[0] = r->rax;
-	g[1] = r->rcx;
-	g[2] = r->rdx;
-	g[3] = r->rbx;
-	g[5] = r->rbp;
-	g[6] = r->rsi;
-	g[7] = r->rdi;
-	g[8] = r->r8;
-	g[9] = r->r9;
-	g[10] = r->r10;
-	g[11] = r->r11;
-	g[12] = r->r12;
-	g[13] = r->r13;
-	g[14] = r->r14;
-	g[15] = r->r15;
+	mvm_regs_to_gprs(vmx->gprs, r);
 	vmcs_write(GUEST_RSP, r->rsp);
-	/* An emulated instruction completed: its interrupt shadow is over. */
+	/*
+	 * An emulated instruction completed: its interrupt shadow is over.
+	 * And blocking by STI needs IF set, or the entry fails (27.3.1.5).
+	 */
+	shadow = 0;
 	if (vmcs_read(GUEST_RIP) != r->rip)
-		vmcs_write(GUEST_INTERRUPTIBILITY_INFO,
-			   vmcs_read(GUEST_INTERRUPTIBILITY_INFO) &
-			   ~(u64)(GUEST_INTR_STATE_STI |
-				  GUEST_INTR_STATE_MOV_SS));
+		shadow = GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS;
+	else if (!(r->rflags & X86_EFLAGS_IF))
+		shadow = GUEST_INTR_STATE_STI;
+	intr = vmcs_read(GUEST_INTERRUPTIBILITY_INFO);
+	if (intr & shadow)
+		vmcs_write(GUEST_INTERRUPTIBILITY_INFO, intr & ~shadow);
 	vmcs_write(GUEST_RIP, r->rip);
 	vmcs_write(GUEST_RFLAGS, r->rflags);
 	vmx_put();
@@ -1032,14 +1024,89 @@ static void vmx_set_sregs(struct mvm_vcpu *vcpu, const struct mvm_sregs *s)
 	vmx_put();
 }
 
+/*
+ * Events.  The VM-entry interruption information holds the one event the
+ * next entry delivers (SDM vol. 3, 27.6): what mvm injected, or what an
+ * exit cut short (vmx_reinject()).  A software interrupt or exception cut
+ * short is not reported: its RIP is still on the INT instruction (28.2.4),
+ * which runs again, as it does on SVM.  The interruptibility state holds
+ * the shadows and, with virtual NMIs, NMI blocking (table 25-3).
+ */
+static void vmx_get_events(struct mvm_vcpu *vcpu, struct mvm_vcpu_events *ev)
+{
+	u32 info, intr;
+
+	vmx_get(vcpu);
+	info = vmcs_read(VM_ENTRY_INTR_INFO_FIELD);
+	intr = vmcs_read(GUEST_INTERRUPTIBILITY_INFO);
+	if (info & INTR_INFO_VALID_MASK) {
+		switch (info & INTR_INFO_INTR_TYPE_MASK) {
+		case INTR_TYPE_HARD_EXCEPTION:
+			ev->exception.injected = 1;
+			ev->exception.vector = info & INTR_INFO_VECTOR_MASK;
+			if (info & INTR_INFO_DELIVER_CODE_MASK) {
+				ev->exception.has_error = 1;
+				ev->exception.error_code =
+					vmcs_read(VM_ENTRY_EXCEPTION_ERROR_CODE);
+			}
+			break;
+		case INTR_TYPE_EXT_INTR:
+			ev->interrupt.injected = 1;
+			ev->interrupt.vector = info & INTR_INFO_VECTOR_MASK;
+			break;
+		case INTR_TYPE_NMI_INTR:
+			ev->nmi.injected = 1;
+			break;
+		}
+	}
+	vmx_put();
+	if (intr & GUEST_INTR_STATE_STI)
+		ev->interrupt.shadow = MVM_SHADOW_STI;
+	else if (intr & GUEST_INTR_STATE_MOV_SS)
+		ev->interrupt.shadow = MVM_SHADOW_MOV_SS;
+	ev->nmi.masked = !!(intr & GUEST_INTR_STATE_NMI);
+}
+
+static void vmx_set_events(struct mvm_vcpu *vcpu,
+			   const struct mvm_vcpu_events *ev)
+{
+	u32 info = 0, intr;
+
+	if (ev->exception.injected) {
+		info = ev->exception.vector | INTR_TYPE_HARD_EXCEPTION;
+		if (ev->exception.has_error)
+			info |= INTR_INFO_DELIVER_CODE_MASK;
+	} else if (ev->interrupt.injected) {
+		info = ev->interrupt.vector | INTR_TYPE_EXT_INTR;
+	} else if (ev->nmi.injected) {
+		info = NMI_VECTOR | INTR_TYPE_NMI_INTR;
+	}
+	vmx_get(vcpu);
+	vmcs_write(VM_ENTRY_EXCEPTION_ERROR_CODE,
+		   ev->exception.has_error ? ev->exception.error_code : 0);
+	vmcs_write(VM_ENTRY_INTR_INFO_FIELD,
+		   info ? info | INTR_INFO_VALID_MASK : 0);
+	intr = vmcs_read(GUEST_INTERRUPTIBILITY_INFO) &
+	       ~(u32)(GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS |
+		      GUEST_INTR_STATE_NMI);
+	if (ev->interrupt.shadow & MVM_SHADOW_STI)
+		intr |= GUEST_INTR_STATE_STI;
+	if (ev->interrupt.shadow & MVM_SHADOW_MOV_SS)
+		intr |= GUEST_INTR_STATE_MOV_SS;
+	/*
+	 * An entry that injects an NMI wants virtual-NMI blocking clear
+	 * (27.3.1.5); the delivery sets it.
+	 */
+	if (ev->nmi.masked && !ev->nmi.injected)
+		intr |= GUEST_INTR_STATE_NMI;
+	vmcs_write(GUEST_INTERRUPTIBILITY_INFO, intr);
+	vmx_put();
+}
+
+/* Where vmx->msrs[] keeps MSR @index, or -1. */
 static int vmx_swap_index(u32 index)
 {
-	int i;
-
-	for (i = 0; i < VMX_NR_SWAP; i++)
-		if (vmx_swap_msrs[i] == index)
-			return i;
-	return -1;
+	return index == MSR_KERNEL_GS_BASE ? VMX_KGSBASE : mvm_uret_slot(index);
 }
 
 static int vmx_get_msr(struct mvm_vcpu *vcpu, u32 index, u64 *data)
@@ -1086,6 +1153,8 @@ static int vmx_set_msr(struct mvm_vcpu *vcpu, u32 index, u64 data)
 
 	if (i >= 0) {
 		vmx->msrs[i] = data;
+		if (i < MVM_NR_URET)
+			vmx->uret_owner = mvm_uret_new_owner();
 		return 0;
 	}
 	vmx_get(vcpu);
@@ -1178,47 +1247,53 @@ static void vmx_set_proc(u32 bits, bool on)
 	vmcs_write(CPU_BASED_VM_EXEC_CONTROL, on ? proc | bits : proc & ~bits);
 }
 
-/* As svm_inject_events(): an NMI, else an interrupt, else windows. */
-static void vmx_inject_events(struct vmx_vcpu *vmx)
+/*
+ * The event primitives for events.c, with the VMCS current.  The
+ * interruptibility state holds the shadows and NMI blocking (SDM vol. 3,
+ * 25.4.2); the windows are the interrupt- and NMI-window exits (25.2).
+ */
+static bool vmx_event_free(u32 *intr)
 {
-	struct mvm_vcpu *vcpu = &vmx->vcpu;
-	u32 intr = vmcs_read(GUEST_INTERRUPTIBILITY_INFO);
-	bool shadow = intr & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS);
-	int vector;
-
-	vmx->saw_nmi = READ_ONCE(vcpu->nmi);
-	vmx->saw_irq = mvm_vcpu_pending_irq(vcpu);
-
-	if (vmcs_read(VM_ENTRY_INTR_INFO_FIELD) & INTR_INFO_VALID_MASK)
-		goto windows;
-
-	if (vmx->saw_nmi) {
-		if (!shadow && !(intr & GUEST_INTR_STATE_NMI)) {
-			mvm_vcpu_take_nmi(vcpu);
-			vmcs_write(VM_ENTRY_INTR_INFO_FIELD, NMI_VECTOR |
-				   INTR_TYPE_NMI_INTR | INTR_INFO_VALID_MASK);
-			goto windows;
-		}
-	}
-
-	vector = mvm_vcpu_pending_irq(vcpu);
-	if (vector >= 0 && (vmcs_read(GUEST_RFLAGS) & X86_EFLAGS_IF) &&
-	    !shadow) {
-		mvm_vcpu_ack_irq(vcpu, vector);
-		vmcs_write(VM_ENTRY_INTR_INFO_FIELD, vector |
-			   INTR_TYPE_EXT_INTR | INTR_INFO_VALID_MASK);
-	}
-windows:
-	/* SDM 25.2: exit as soon as the guest can take what is left. */
-	vmx_set_proc(CPU_BASED_INTR_WINDOW_EXITING,
-		     mvm_vcpu_pending_irq(vcpu) >= 0);
-	vmx_set_proc(CPU_BASED_NMI_WINDOW_EXITING, READ_ONCE(vcpu->nmi));
+	*intr = vmcs_read(GUEST_INTERRUPTIBILITY_INFO);
+	return !(vmcs_read(VM_ENTRY_INTR_INFO_FIELD) & INTR_INFO_VALID_MASK) &&
+	       !(*intr & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS));
 }
 
-static bool vmx_must_retry(struct vmx_vcpu *vmx)
+static bool vmx_nmi_allowed(struct mvm_vcpu *vcpu)
 {
-	return (READ_ONCE(vmx->vcpu.nmi) && !vmx->saw_nmi) ||
-	       mvm_vcpu_pending_irq(&vmx->vcpu) > vmx->saw_irq;
+	u32 intr;
+
+	return vmx_event_free(&intr) && !(intr & GUEST_INTR_STATE_NMI);
+}
+
+static bool vmx_interrupt_allowed(struct mvm_vcpu *vcpu)
+{
+	u32 intr;
+
+	return vmx_event_free(&intr) &&
+	       (vmcs_read(GUEST_RFLAGS) & X86_EFLAGS_IF);
+}
+
+static void vmx_inject_nmi(struct mvm_vcpu *vcpu)
+{
+	vmcs_write(VM_ENTRY_INTR_INFO_FIELD, NMI_VECTOR | INTR_TYPE_NMI_INTR |
+		   INTR_INFO_VALID_MASK);
+}
+
+static void vmx_inject_irq(struct mvm_vcpu *vcpu, u8 vector)
+{
+	vmcs_write(VM_ENTRY_INTR_INFO_FIELD, vector | INTR_TYPE_EXT_INTR |
+		   INTR_INFO_VALID_MASK);
+}
+
+static void vmx_enable_nmi_window(struct mvm_vcpu *vcpu, bool on)
+{
+	vmx_set_proc(CPU_BASED_NMI_WINDOW_EXITING, on);
+}
+
+static void vmx_enable_irq_window(struct mvm_vcpu *vcpu, bool on)
+{
+	vmx_set_proc(CPU_BASED_INTR_WINDOW_EXITING, on);
 }
 
 /* The host's NMI, which exited the guest: see mvm_vmx_do_nmi(). */
@@ -1242,7 +1317,7 @@ static void vmx_host_nmi(void)
  * machine check, as an exception exit or as a VM entry that failed on one
  * (exit reason 41, SDM vol. 3, "VM-Entry Failures During or After Loading
  * Guest State").  Both would otherwise have run through the host's IDT.
- * Keeps the exit reason and interruption information for vmx_handle_exit().
+ * Keeps the exit reason and interruption information for vmx_decode_exit().
  */
 static void vmx_handle_exit_irqoff(struct vmx_vcpu *vmx)
 {
@@ -1291,33 +1366,107 @@ static int vmx_flush_tlb(struct vmx_vcpu *vmx)
 	return ok ? 0 : -EIO;
 }
 
+/* DR7's enable bits, L0-L3 and G0-G3. */
+#define MVM_VMX_DR7_ENABLES	0xffULL
+
 /*
- * Enter the guest once.  Returns 0 after an exit, 1 if it did not enter
- * (retry), 2 if VM entry failed, or a negative errno.
+ * The guest's DR0-3 and DR6 go into the CPU only when the guest can see
+ * them: its DR7 enables a breakpoint, or its first MOV DR turned MOV-DR
+ * exiting off for this run (vmx_enter()).  Otherwise every MOV DR exits
+ * (SDM vol. 3, "Primary Processor-Based VM-Execution Controls"), the
+ * host's DR0-3 and DR6 stay, and there is nothing to restore.  KVM does the
+ * same.  Returns whether they were loaded; @host_dr6 is then the host's.
+ */
+static bool vmx_load_guest_debug(struct vmx_vcpu *vmx, unsigned long *host_dr6)
+{
+	const u64 *db = vmx->vcpu.db;
+
+	if (!vmx->dr_pass &&
+	    !(vmcs_read(GUEST_DR7) & MVM_VMX_DR7_ENABLES))
+		return false;
+	get_debugreg(*host_dr6, 6);
+	set_debugreg(db[0], 0);
+	set_debugreg(db[1], 1);
+	set_debugreg(db[2], 2);
+	set_debugreg(db[3], 3);
+	set_debugreg(vmx->dr6, 6);
+	return true;
+}
+
+/* After the exit: the guest may have written them (with MOV DR passed). */
+static void vmx_put_guest_debug(struct vmx_vcpu *vmx, unsigned long host_dr6)
+{
+	u64 *db = vmx->vcpu.db;
+
+	get_debugreg(db[0], 0);
+	get_debugreg(db[1], 1);
+	get_debugreg(db[2], 2);
+	get_debugreg(db[3], 3);
+	get_debugreg(vmx->dr6, 6);
+	set_debugreg(host_dr6, 6);
+	/* Read back: the next MOV DR exits again, as the first did. */
+	if (vmx->dr_pass) {
+		vmx->dr_pass = false;
+		vmx_set_proc(CPU_BASED_MOV_DR_EXITING, true);
+	}
+}
+
+/*
+ * The host's IA32_DEBUGCTL, which every VM exit clears (SDM vol. 3,
+ * 28.5.1).  Linux changes it (BTF, LBR) when it switches tasks, so the
+ * value read once holds until this task leaves this CPU: it is read again
+ * only after a context switch, on another CPU, or for another task, as
+ * KVM reads it at each vCPU load.
+ */
+static u64 vmx_host_debugctl(struct vmx_vcpu *vmx, int cpu)
+{
+	unsigned long switches = current->nvcsw + current->nivcsw;
+
+	if (vmx->debugctl_task != current || vmx->debugctl_cpu != cpu ||
+	    vmx->debugctl_switches != switches) {
+		vmx->host_debugctl = get_debugctlmsr();
+		vmx->debugctl_task = current;
+		vmx->debugctl_cpu = cpu;
+		vmx->debugctl_switches = switches;
+	}
+	return vmx->host_debugctl;
+}
+
+/*
+ * Enter the guest once.  Returns 0 after an exit or a failed entry
+ * (vmx->vmfail says which), -EAGAIN when an event came too late for this
+ * entry and the guest did not run, or -EIO.
  */
 static int vmx_enter(struct vmx_vcpu *vmx)
 {
 	struct mvm_vcpu *vcpu = &vmx->vcpu;
-	u64 host_msrs[VMX_NR_SWAP], host_db[4], host_dr6, host_debugctl;
 	u16 fs_sel, gs_sel, ds_sel, es_sel, ldt_sel;
+	unsigned long host_dr6 = DR6_RESERVED;
+	u64 host_kgsbase, host_debugctl;
 	struct desc_ptr gdt, idt;
 	u32 host_pkru = 0;
-	bool loaded;
-	int i, r;
+	bool guest_dr;
+	int cpu, r;
 
 	kernel_fpu_begin();
-	loaded = vmx_load(vmx);
 	local_irq_disable();
-	if (!loaded || !mvm_hw_cpu_enabled()) {
+	/*
+	 * vmx_vcpu_run() made the VMCS current, and preemption has been off
+	 * since: only VMXOFF (the reboot notifier, CPU offline) can have
+	 * taken it away, and it is off on this CPU for good then.
+	 */
+	if (!mvm_hw_cpu_enabled() ||
+	    __this_cpu_read(vmx_current_vmcs) != vmx->vmcs) {
 		r = -EIO;
 		goto out_irq;
 	}
-	WRITE_ONCE(vcpu->cpu, smp_processor_id());
+	cpu = smp_processor_id();
+	WRITE_ONCE(vcpu->cpu, cpu);
 	WRITE_ONCE(vcpu->mode, MVM_IN_GUEST);
 	/* Pairs with mvm_vcpu_kick(): see there. */
 	smp_mb();
-	if (vmx_must_retry(vmx)) {
-		r = 1;
+	if (mvm_events_must_retry(vcpu)) {
+		r = -EAGAIN;
 		goto out_mode;
 	}
 	if (test_and_clear_bit(MVM_REQ_TLB_FLUSH, &vcpu->requests) &&
@@ -1343,11 +1492,11 @@ static int vmx_enter(struct vmx_vcpu *vmx)
 	asm volatile("sldt %0" : "=g" (ldt_sel));
 	native_store_gdt(&gdt);
 	store_idt(&idt);
-	for (i = 0; i < VMX_NR_SWAP; i++) {
-		host_msrs[i] = __rdmsr(vmx_swap_msrs[i]);
-		if (host_msrs[i] != vmx->msrs[i])
-			wrmsrl(vmx_swap_msrs[i], vmx->msrs[i]);
-	}
+	if (!mvm_uret_owned(vmx->uret_owner))
+		mvm_uret_load(vmx->msrs, vmx->uret_owner);
+	host_kgsbase = __rdmsr(MSR_KERNEL_GS_BASE);
+	if (host_kgsbase != vmx->msrs[VMX_KGSBASE])
+		wrmsrl(MSR_KERNEL_GS_BASE, vmx->msrs[VMX_KGSBASE]);
 	/*
 	 * The guest's DR7 comes from the VMCS at VM entry; until then, with
 	 * the host's DR7 live, a guest address in DR0-3 would be a host
@@ -1355,44 +1504,29 @@ static int vmx_enter(struct vmx_vcpu *vmx)
 	 */
 	if (hw_breakpoint_active())
 		set_debugreg(MVM_VMX_DR7_RESET, 7);
-	get_debugreg(host_db[0], 0);
-	get_debugreg(host_db[1], 1);
-	get_debugreg(host_db[2], 2);
-	get_debugreg(host_db[3], 3);
-	get_debugreg(host_dr6, 6);
-	host_debugctl = get_debugctlmsr();
-	set_debugreg(vcpu->db[0], 0);
-	set_debugreg(vcpu->db[1], 1);
-	set_debugreg(vcpu->db[2], 2);
-	set_debugreg(vcpu->db[3], 3);
-	set_debugreg(vmx->dr6, 6);
+	guest_dr = vmx_load_guest_debug(vmx, &host_dr6);
+	host_debugctl = vmx_host_debugctl(vmx, cpu);
 	mvm_fpu_load(vcpu);
 	if (boot_cpu_has(X86_FEATURE_OSPKE))
 		host_pkru = rdpkru();
 	native_write_cr2(vmx->cr2);
 
-	r = mvm_vmx_vmrun(vmx->gprs, vmx->launched) ? 2 : 0;
-	if (!r)
+	r = 0;
+	vmx->vmfail = mvm_vmx_vmrun(vmx->gprs, vmx->launched);
+	if (!vmx->vmfail)
 		vmx->launched = true;
 
 	vmx->cr2 = native_read_cr2();
 	if (boot_cpu_has(X86_FEATURE_OSPKE) && rdpkru() != host_pkru)
 		wrpkru(host_pkru);
 	mvm_fpu_put(vcpu);
-	get_debugreg(vcpu->db[0], 0);
-	get_debugreg(vcpu->db[1], 1);
-	get_debugreg(vcpu->db[2], 2);
-	get_debugreg(vcpu->db[3], 3);
-	get_debugreg(vmx->dr6, 6);
-	set_debugreg(host_db[0], 0);
-	set_debugreg(host_db[1], 1);
-	set_debugreg(host_db[2], 2);
-	set_debugreg(host_db[3], 3);
-	set_debugreg(host_dr6, 6);
+	if (guest_dr)
+		vmx_put_guest_debug(vmx, host_dr6);
 	/*
 	 * VM exit set DR7 to 0x400 and cleared IA32_DEBUGCTL (28.5.1): the
 	 * host's breakpoints back if it had any, and its LBR, BTF and
-	 * bus-lock detection settings.
+	 * bus-lock detection settings.  With no breakpoint enabled, what
+	 * DR0-3 hold does not matter to the host.
 	 */
 	if (hw_breakpoint_active())
 		hw_breakpoint_restore();
@@ -1400,9 +1534,8 @@ static int vmx_enter(struct vmx_vcpu *vmx)
 		update_debugctlmsr(host_debugctl);
 	/* The guest may SWAPGS or WRMSR its kernel GS base without an exit. */
 	vmx->msrs[VMX_KGSBASE] = __rdmsr(MSR_KERNEL_GS_BASE);
-	for (i = 0; i < VMX_NR_SWAP; i++)
-		if (host_msrs[i] != vmx->msrs[i])
-			wrmsrl(vmx_swap_msrs[i], host_msrs[i]);
+	if (vmx->msrs[VMX_KGSBASE] != host_kgsbase)
+		wrmsrl(MSR_KERNEL_GS_BASE, host_kgsbase);
 	/* VM exit set the GDT and IDT limits to 0xffff and LDTR to 0. */
 	native_load_gdt(&gdt);
 	native_load_idt(&idt);
@@ -1417,8 +1550,21 @@ static int vmx_enter(struct vmx_vcpu *vmx)
 	/* ... and the TR limit to 0x67: the I/O bitmap needs reloading. */
 	invalidate_tss_limit();
 	/* The host's state is back: its NMI and #MC handlers may run. */
-	if (!r)
+	if (!vmx->vmfail) {
 		vmx_handle_exit_irqoff(vmx);
+		/*
+		 * The guest's first MOV DR: with MOV-DR exiting off and its
+		 * DR0-3 and DR6 in the CPU, it runs the instruction again
+		 * itself, as KVM lets it.
+		 */
+		if (vmx->exit_reason == EXIT_REASON_DR_ACCESS) {
+			/* As vmx_handle_exit(): LMA may follow a CR0.PG write. */
+			vmx_set_efer(vmcs_read(GUEST_IA32_EFER));
+			vmx->dr_pass = true;
+			vmx_set_proc(CPU_BASED_MOV_DR_EXITING, false);
+			r = -EAGAIN;
+		}
+	}
 out_mode:
 	WRITE_ONCE(vcpu->mode, MVM_OUTSIDE_GUEST);
 out_irq:
@@ -1427,18 +1573,24 @@ out_irq:
 	return r;
 }
 
-static void vmx_skip(void)
+/* RIP past an instruction that has run, which ends its interrupt shadow. */
+static void __vmx_skip(u64 next_rip)
 {
-	vmcs_write(GUEST_RIP, vmcs_read(GUEST_RIP) +
-		   vmcs_read(VM_EXIT_INSTRUCTION_LEN));
+	vmcs_write(GUEST_RIP, next_rip);
 	vmcs_write(GUEST_INTERRUPTIBILITY_INFO,
 		   vmcs_read(GUEST_INTERRUPTIBILITY_INFO) &
 		   ~(u64)(GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS));
 }
 
-static void vmx_inject_ud(struct vmx_vcpu *vmx)
+static u64 vmx_next_rip(void)
 {
-	__vmx_queue_exception(vmx, X86_TRAP_UD, false, 0, 0);
+	return vmcs_read(GUEST_RIP) + vmcs_read(VM_EXIT_INSTRUCTION_LEN);
+}
+
+/* The instruction that exited has run. */
+static void vmx_skip(void)
+{
+	__vmx_skip(vmx_next_rip());
 }
 
 static void vmx_inject_gp(struct vmx_vcpu *vmx)
@@ -1446,94 +1598,48 @@ static void vmx_inject_gp(struct vmx_vcpu *vmx)
 	__vmx_queue_exception(vmx, X86_TRAP_GP, true, 0, 0);
 }
 
-static int vmx_handle_cpuid(struct vmx_vcpu *vmx)
-{
-	u32 eax = vmx->gprs[0], ebx, ecx = vmx->gprs[1], edx;
+/* exit.c's primitives.  RSP lives in the VMCS, the rest in gprs. */
 
-	mvm_handle_cpuid(&vmx->vcpu, vmx_get_cr4(), &eax, &ebx, &ecx, &edx);
-	vmx->gprs[0] = eax;
-	vmx->gprs[3] = ebx;
-	vmx->gprs[1] = ecx;
-	vmx->gprs[2] = edx;
-	vmx_skip();
-	return 0;
+static u64 vmx_get_gpr(struct mvm_vcpu *vcpu, unsigned int reg)
+{
+	u64 v;
+
+	if (reg != MVM_GPR_RSP)
+		return to_vmx(vcpu)->gprs[reg % MVM_NR_GPRS];
+	vmx_get(vcpu);
+	v = vmcs_read(GUEST_RSP);
+	vmx_put();
+	return v;
 }
 
-/* The generic code's MSR calls nest vmx_get(): the VMCS stays current. */
-static int vmx_handle_msr(struct vmx_vcpu *vmx, bool write)
+static void vmx_set_gpr(struct mvm_vcpu *vcpu, unsigned int reg, u64 val)
 {
-	u32 index = vmx->gprs[1];
-	u64 data;
-
-	if (write) {
-		data = (u32)vmx->gprs[0] | vmx->gprs[2] << 32;
-		if (mvm_guest_wrmsr(&vmx->vcpu, index, data))
-			vmx_inject_gp(vmx);
-		else
-			vmx_skip();
-		return 0;
+	if (reg != MVM_GPR_RSP) {
+		to_vmx(vcpu)->gprs[reg % MVM_NR_GPRS] = val;
+		return;
 	}
-	if (mvm_guest_rdmsr(&vmx->vcpu, index, &data)) {
-		vmx_inject_gp(vmx);
-		return 0;
-	}
-	vmx->gprs[0] = (u32)data;
-	vmx->gprs[2] = data >> 32;
-	vmx_skip();
-	return 0;
+	vmx_get(vcpu);
+	vmcs_write(GUEST_RSP, val);
+	vmx_put();
 }
 
-static int vmx_handle_xsetbv(struct vmx_vcpu *vmx)
+static void vmx_skip_to(struct mvm_vcpu *vcpu, u64 next_rip)
 {
-	u64 value = (u32)vmx->gprs[0] | vmx->gprs[2] << 32;
-
-	if (!(vmx_get_cr4() & X86_CR4_OSXSAVE))
-		vmx_inject_ud(vmx);
-	else if ((vmcs_read(GUEST_SS_AR_BYTES) >> 5) & 3 ||
-		 mvm_guest_xsetbv(&vmx->vcpu, vmx->gprs[1], value))
-		vmx_inject_gp(vmx);
-	else
-		vmx_skip();
-	return 0;
+	vmx_get(vcpu);
+	__vmx_skip(next_rip);
+	vmx_put();
 }
 
 /* SDM vol. 3, table 28-5: the I/O instruction's exit qualification. */
-static int vmx_handle_io(struct vmx_vcpu *vmx)
+static void vmx_decode_io(struct mvm_exit *exit)
 {
-	struct mvm_vcpu *vcpu = &vmx->vcpu;
 	u64 q = vmcs_read(EXIT_QUALIFICATION);
-	u64 next_rip = vmcs_read(GUEST_RIP) +
-		       vmcs_read(VM_EXIT_INSTRUCTION_LEN);
-	u8 size = (q & 7) + 1;
-	bool in = q & BIT(3);
-	u16 port = q >> 16;
-	int r;
 
-	if (size != 1 && size != 2 && size != 4)
-		return mvm_vcpu_exit_internal(vcpu, MVM_INTERNAL_UNEXPECTED,
-					      EXIT_REASON_IO_INSTRUCTION, q);
-	if (q & BIT(4)) {
-		vmx_put();
-		r = mvm_emulate_string_io(vcpu, port, size, in, q & BIT(5),
-					  0, -1);
-		vmx_get(vcpu);
-		return r;
-	}
-	if (in) {
-		vcpu->pending = (struct mvm_pending_read) {
-			.active = true, .size = size, .reg = 0,
-			.dst_size = size, .next_rip = next_rip,
-		};
-		r = mvm_handle_io(vcpu, MVM_SPACE_PIO, port, size, false, 0);
-		if (r <= 0)
-			vcpu->pending.active = false;
-		return r;
-	}
-	r = mvm_handle_io(vcpu, MVM_SPACE_PIO, port, size, true,
-			  vmx->gprs[0]);
-	if (r >= 0)
-		vmx_skip();
-	return r;
+	exit->hw_info = q;
+	exit->io = (typeof(exit->io)) {
+		.size = (q & 7) + 1, .in = q & BIT(3), .string = q & BIT(4),
+		.rep = q & BIT(5), .port = q >> 16,
+	};
 }
 
 /* SDM vol. 3, table 28-7: EPT violation exit qualification. */
@@ -1541,45 +1647,37 @@ static int vmx_handle_io(struct vmx_vcpu *vmx)
 #define EPT_QUAL_LINEAR_VALID	BIT(7)
 #define EPT_QUAL_TRANSLATED	BIT(8)
 
-static int vmx_handle_ept_violation(struct vmx_vcpu *vmx)
+static void vmx_decode_ept_violation(struct mvm_exit *exit)
 {
 	u64 q = vmcs_read(EXIT_QUALIFICATION);
-	u64 gpa = vmcs_read(GUEST_PHYSICAL_ADDRESS);
-	bool write = q & EPT_QUAL_WRITE;
-	int r;
 
-	vmx_put();
-	r = mvm_mmu_fault(&vmx->vcpu, gpa, write);
-	if (r == 1) {
-		if ((q & EPT_QUAL_LINEAR_VALID) && !(q & EPT_QUAL_TRANSLATED))
-			r = mvm_vcpu_exit_internal(&vmx->vcpu,
-						   MVM_INTERNAL_EMULATION,
-						   gpa, q);
-		else
-			r = mvm_emulate_mmio(&vmx->vcpu, gpa, write);
-	}
-	vmx_get(&vmx->vcpu);
-	return r;
+	exit->reason = MVM_VMEXIT_MMIO;
+	exit->hw_info = q;
+	exit->mmio.gpa = vmcs_read(GUEST_PHYSICAL_ADDRESS);
+	exit->mmio.write = q & EPT_QUAL_WRITE;
+	/* The access was the CPU's walk of the guest's page tables. */
+	exit->mmio.in_walk = (q & EPT_QUAL_LINEAR_VALID) &&
+			     !(q & EPT_QUAL_TRANSLATED);
 }
 
 /*
  * MOV to CR0/CR4 that touched a bit mvm owns, and every MOV to or from CR8,
  * which would otherwise reach the host's APIC TPR (SDM table 28-3, 25.3).
  */
-static int vmx_handle_cr(struct vmx_vcpu *vmx)
+static void vmx_handle_cr(struct vmx_vcpu *vmx, struct mvm_exit *exit)
 {
 	u64 q = vmcs_read(EXIT_QUALIFICATION);
 	unsigned int cr = q & 15, type = (q >> 4) & 3, reg = (q >> 8) & 15;
-	u64 val = reg == 4 ? vmcs_read(GUEST_RSP) : vmx->gprs[reg];
+	u64 val = reg == MVM_GPR_RSP ? vmcs_read(GUEST_RSP) : vmx->gprs[reg];
 	u64 old, efer;
 
 	if (cr == 8 && type == 1) {
-		if (reg == 4)
+		if (reg == MVM_GPR_RSP)
 			vmcs_write(GUEST_RSP, vmx->cr8);
 		else
 			vmx->gprs[reg] = vmx->cr8;
 		vmx_skip();
-		return 0;
+		return;
 	}
 	if (cr == 8 && type == 0) {
 		if (val > 15) {
@@ -1588,7 +1686,7 @@ static int vmx_handle_cr(struct vmx_vcpu *vmx)
 			vmx->cr8 = val;
 			vmx_skip();
 		}
-		return 0;
+		return;
 	}
 	/*
 	 * LMSW loads CR0 bits 3:0 and can set PE but not clear it; its source
@@ -1598,12 +1696,13 @@ static int vmx_handle_cr(struct vmx_vcpu *vmx)
 	if (type == 3) {
 		vmx_set_cr0((vmx_get_cr0() & ~0xeULL) | ((q >> 16) & 0xf));
 		vmx_skip();
-		return 0;
+		return;
 	}
-	if (type != 0 || (cr != 0 && cr != 4))
-		return mvm_vcpu_exit_internal(&vmx->vcpu,
-					      MVM_INTERNAL_UNEXPECTED,
-					      EXIT_REASON_CR_ACCESS, q);
+	if (type != 0 || (cr != 0 && cr != 4)) {
+		exit->reason = MVM_VMEXIT_UNEXPECTED;
+		exit->hw_info = q;
+		return;
+	}
 	if (cr == 4) {
 		/* No nested VMX; other bits are the hardware's to refuse. */
 		if (val & X86_CR4_VMXE) {
@@ -1612,7 +1711,7 @@ static int vmx_handle_cr(struct vmx_vcpu *vmx)
 			vmx_set_cr4(val);
 			vmx_skip();
 		}
-		return 0;
+		return;
 	}
 	old = vmx_get_cr0();
 	efer = vmcs_read(GUEST_IA32_EFER);
@@ -1621,7 +1720,7 @@ static int vmx_handle_cr(struct vmx_vcpu *vmx)
 	    ((val & X86_CR0_PG) && !(old & X86_CR0_PG) && (efer & EFER_LME) &&
 	     !(vmx_get_cr4() & X86_CR4_PAE))) {
 		vmx_inject_gp(vmx);
-		return 0;
+		return;
 	}
 	/* SDM vol. 3, 9.8.5: paging on with LME enters long mode. */
 	if ((val ^ old) & X86_CR0_PG && (efer & EFER_LME))
@@ -1629,21 +1728,12 @@ static int vmx_handle_cr(struct vmx_vcpu *vmx)
 			     efer & ~EFER_LMA);
 	vmx_set_cr0(val);
 	vmx_skip();
-	return 0;
 }
 
-/* SDM vol. 3, table 6-4. */
-static bool vmx_contributory(u8 vector)
+static void vmx_shutdown(struct vmx_vcpu *vmx, struct mvm_exit *exit)
 {
-	return vector == X86_TRAP_DE || (vector >= X86_TRAP_TS &&
-					 vector <= X86_TRAP_GP);
-}
-
-static int vmx_shutdown(struct vmx_vcpu *vmx)
-{
-	vmx->vcpu.run->exit_reason = MVM_EXIT_SHUTDOWN;
+	exit->reason = MVM_VMEXIT_SHUTDOWN;
 	vmx_vmcs_reset(vmx);
-	return 1;
 }
 
 /*
@@ -1651,57 +1741,59 @@ static int vmx_shutdown(struct vmx_vcpu *vmx)
  * guest's CPU was delivering another exception, the pair becomes #DF, or
  * with #DF first a triple fault, as in SDM vol. 3, table 6-5.
  */
-static int vmx_reflect_exception(struct vmx_vcpu *vmx, u8 vector, u32 info)
+static void vmx_reflect_exception(struct vmx_vcpu *vmx, u8 vector, u32 info,
+				  struct mvm_exit *exit)
 {
 	u32 idt = vmcs_read(IDT_VECTORING_INFO_FIELD);
 	bool has_error = info & INTR_INFO_DELIVER_CODE_MASK;
 	u32 error = has_error ? vmcs_read(VM_EXIT_INTR_ERROR_CODE) : 0;
-	u8 first = idt & VECTORING_INFO_VECTOR_MASK;
+	int merged;
 
-	/* Only contributory ones and #DF come here (MVM_VMX_EXC_REAL). */
 	if ((idt & VECTORING_INFO_VALID_MASK) &&
-	    (idt & VECTORING_INFO_TYPE_MASK) == INTR_TYPE_HARD_EXCEPTION &&
-	    vmx_contributory(vector)) {
-		if (first == X86_TRAP_DF)
-			return vmx_shutdown(vmx);
-		if (first == X86_TRAP_PF || (vmx_contributory(first) &&
-					     vmx_contributory(vector))) {
+	    (idt & VECTORING_INFO_TYPE_MASK) == INTR_TYPE_HARD_EXCEPTION) {
+		merged = mvm_exception_merge(idt & VECTORING_INFO_VECTOR_MASK,
+					     vector);
+		if (merged == MVM_TRIPLE_FAULT) {
+			vmx_shutdown(vmx, exit);
+			return;
+		}
+		if (merged == X86_TRAP_DF && vector != X86_TRAP_DF) {
 			vector = X86_TRAP_DF;
 			has_error = true;
 			error = 0;
 		}
 	}
 	__vmx_queue_exception(vmx, vector, has_error, error, 0);
-	return 0;
 }
 
-static int vmx_handle_exception(struct vmx_vcpu *vmx)
+static void vmx_handle_exception(struct vmx_vcpu *vmx, struct mvm_exit *exit)
 {
 	u32 info = vmx->exit_intr_info;
 	u8 vector = info & INTR_INFO_VECTOR_MASK;
 
 	/* vmx_handle_exit_irqoff() has handed both to the host. */
 	if ((info & INTR_INFO_INTR_TYPE_MASK) == INTR_TYPE_NMI_INTR)
-		return 0;
+		return;
 	switch (vector) {
 	case X86_TRAP_MC:
-		return 0;
+		break;
 	case X86_TRAP_AC:
 		__vmx_queue_exception(vmx, X86_TRAP_AC, true,
 				      vmcs_read(VM_EXIT_INTR_ERROR_CODE), 0);
-		return 0;
+		break;
 	case X86_TRAP_DF:
 	case X86_TRAP_TS:
 	case X86_TRAP_NP:
 	case X86_TRAP_SS:
 	case X86_TRAP_GP:
-		return vmx_reflect_exception(vmx, vector, info);
+		vmx_reflect_exception(vmx, vector, info, exit);
+		break;
 	case X86_TRAP_DB:
 		vmx->dr6 |= vmcs_read(EXIT_QUALIFICATION);
 		fallthrough;
 	default:
 		__vmx_queue_exception(vmx, vector, false, 0, 0);
-		return 0;
+		break;
 	}
 }
 
@@ -1732,26 +1824,46 @@ static void vmx_reinject(struct vmx_vcpu *vmx)
 	vmcs_write(VM_ENTRY_INTR_INFO_FIELD, info);
 }
 
-static int vmx_handle_exit(struct vmx_vcpu *vmx, bool failed)
+/* What exit.c reports whatever the exit: RIP and MVM_RUN_IF_FLAG. */
+static void vmx_exit_state(struct mvm_exit *exit)
 {
-	struct mvm_vcpu *vcpu = &vmx->vcpu;
-	struct mvm_run *run = vcpu->run;
-	u32 reason;
+	exit->rip = vmcs_read(GUEST_RIP);
+	exit->interruptible = (vmcs_read(GUEST_RFLAGS) & X86_EFLAGS_IF) &&
+			      !(vmcs_read(GUEST_INTERRUPTIBILITY_INFO) &
+				(GUEST_INTR_STATE_STI |
+				 GUEST_INTR_STATE_MOV_SS));
+}
 
-	if (failed) {
-		run->exit_reason = MVM_EXIT_FAIL_ENTRY;
-		run->fail_entry.hardware_reason = 0;
-		run->fail_entry.info[0] = vmcs_read(VM_INSTRUCTION_ERROR);
-		run->fail_entry.info[1] = 0;
-		return 1;
+/* An instruction exit for exit.c; VMX always gives the length. */
+static void vmx_exit_insn(struct mvm_exit *exit, u32 reason)
+{
+	exit->reason = reason;
+	exit->next_rip = vmx_next_rip();
+	exit->skip_by_decode = false;
+}
+
+/* CPUID reflects CR4.OSXSAVE and PKE; XSETBV checks OSXSAVE and CPL. */
+static void vmx_exit_mode(struct mvm_exit *exit, u32 reason)
+{
+	vmx_exit_insn(exit, reason);
+	exit->mode.cr4 = vmx_get_cr4();
+	exit->mode.cpl = reason == MVM_VMEXIT_XSETBV ?
+			 (vmcs_read(GUEST_SS_AR_BYTES) >> 5) & 3 : 0;
+}
+
+static void vmx_decode_exit(struct vmx_vcpu *vmx, struct mvm_exit *exit)
+{
+	u32 reason = vmx->exit_reason;
+
+	vmx_exit_state(exit);
+	if (vmx->vmfail) {
+		exit->reason = MVM_VMEXIT_FAIL_ENTRY;
+		exit->hw_reason = 0;
+		exit->fail_entry.info[0] = vmcs_read(VM_INSTRUCTION_ERROR);
+		exit->fail_entry.info[1] = 0;
+		return;
 	}
-	reason = vmx->exit_reason;
-	run->rip = vmcs_read(GUEST_RIP);
-
-	run->flags = (vmcs_read(GUEST_RFLAGS) & X86_EFLAGS_IF) &&
-		     !(vmcs_read(GUEST_INTERRUPTIBILITY_INFO) &
-		       (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS)) ?
-		     MVM_RUN_IF_FLAG : 0;
+	exit->hw_reason = reason;
 	/* EFER.LMA may have changed under CR0.PG writes that did not exit. */
 	vmx_set_efer(vmcs_read(GUEST_IA32_EFER));
 
@@ -1761,50 +1873,61 @@ static int vmx_handle_exit(struct vmx_vcpu *vmx, bool failed)
 	 * userspace sees the failed entry, as under KVM.
 	 */
 	if (reason & VMX_EXIT_REASONS_FAILED_VMENTRY) {
-		run->exit_reason = MVM_EXIT_FAIL_ENTRY;
-		run->fail_entry.hardware_reason = reason;
-		run->fail_entry.info[0] = vmcs_read(EXIT_QUALIFICATION);
-		run->fail_entry.info[1] = 0;
-		return 1;
+		exit->reason = MVM_VMEXIT_FAIL_ENTRY;
+		exit->fail_entry.info[0] = vmcs_read(EXIT_QUALIFICATION);
+		exit->fail_entry.info[1] = 0;
+		return;
 	}
 	vmx_reinject(vmx);
 
+	exit->reason = MVM_VMEXIT_NONE;
 	switch (reason & VMX_EXIT_REASON_BASIC) {
 	case EXIT_REASON_EXTERNAL_INTERRUPT:
 	case EXIT_REASON_PREEMPTION_TIMER:
-		return 0;
+		break;
 	case EXIT_REASON_EXCEPTION_NMI:
-		return vmx_handle_exception(vmx);
+		vmx_handle_exception(vmx, exit);
+		break;
 	case EXIT_REASON_INTERRUPT_WINDOW:
 		vmx_set_proc(CPU_BASED_INTR_WINDOW_EXITING, false);
-		return 0;
+		break;
 	case EXIT_REASON_NMI_WINDOW:
 		vmx_set_proc(CPU_BASED_NMI_WINDOW_EXITING, false);
-		return 0;
+		break;
 	case EXIT_REASON_CPUID:
-		return vmx_handle_cpuid(vmx);
-	case EXIT_REASON_HLT:
-		vmx_skip();
-		return MVM_RUN_HALT;
-	case EXIT_REASON_IO_INSTRUCTION:
-		return vmx_handle_io(vmx);
-	case EXIT_REASON_MSR_READ:
-		return vmx_handle_msr(vmx, false);
-	case EXIT_REASON_MSR_WRITE:
-		return vmx_handle_msr(vmx, true);
-	case EXIT_REASON_EPT_VIOLATION:
-		return vmx_handle_ept_violation(vmx);
-	case EXIT_REASON_CR_ACCESS:
-		return vmx_handle_cr(vmx);
+		vmx_exit_mode(exit, MVM_VMEXIT_CPUID);
+		break;
 	case EXIT_REASON_XSETBV:
-		return vmx_handle_xsetbv(vmx);
+		vmx_exit_mode(exit, MVM_VMEXIT_XSETBV);
+		break;
+	case EXIT_REASON_HLT:
+		vmx_exit_insn(exit, MVM_VMEXIT_HLT);
+		break;
+	case EXIT_REASON_IO_INSTRUCTION:
+		vmx_exit_insn(exit, MVM_VMEXIT_IO);
+		vmx_decode_io(exit);
+		break;
+	case EXIT_REASON_MSR_READ:
+		vmx_exit_insn(exit, MVM_VMEXIT_MSR_READ);
+		break;
+	case EXIT_REASON_MSR_WRITE:
+		vmx_exit_insn(exit, MVM_VMEXIT_MSR_WRITE);
+		break;
 	case EXIT_REASON_INVD:
+		vmx_exit_insn(exit, MVM_VMEXIT_INVD);
+		break;
 	case EXIT_REASON_WBINVD:
-		/* Guest memory is write-back and coherent: nothing to do. */
-		vmx_skip();
-		return 0;
+		vmx_exit_insn(exit, MVM_VMEXIT_WBINVD);
+		break;
+	case EXIT_REASON_EPT_VIOLATION:
+		vmx_decode_ept_violation(exit);
+		break;
+	case EXIT_REASON_CR_ACCESS:
+		vmx_handle_cr(vmx, exit);
+		break;
 	case EXIT_REASON_TRIPLE_FAULT:
-		return vmx_shutdown(vmx);
+		vmx_shutdown(vmx, exit);
+		break;
 	case EXIT_REASON_VMCALL:
 	case EXIT_REASON_VMCLEAR:
 	case EXIT_REASON_VMLAUNCH:
@@ -1824,16 +1947,45 @@ static int vmx_handle_exit(struct vmx_vcpu *vmx, bool failed)
 	case EXIT_REASON_MONITOR_INSTRUCTION:
 	case MVM_VMX_EXIT_RSM:
 		/* Nothing the guest may run: as on a CPU without VMX. */
-		vmx_inject_ud(vmx);
-		return 0;
+		exit->reason = MVM_VMEXIT_UD;
+		break;
 	default:
-		return mvm_vcpu_exit_internal(vcpu, MVM_INTERNAL_UNEXPECTED,
-					      reason,
-					      vmcs_read(EXIT_QUALIFICATION));
+		exit->reason = MVM_VMEXIT_UNEXPECTED;
+		exit->hw_info = vmcs_read(EXIT_QUALIFICATION);
+		break;
 	}
 }
 
-static int vmx_vcpu_run(struct mvm_vcpu *vcpu)
+/*
+ * An exit on a fault of an IRET that had already unblocked NMIs (SDM vol.
+ * 3, 28.2.3: "NMI unblocking due to IRET", bit 12 of the EPT violation's
+ * qualification and of the exception's interruption information; with
+ * virtual NMIs).  The IRET runs again, so the blocking must be back, or a
+ * pending NMI comes in on the old handler's frame: for instance the first
+ * IRET of an NMI handler restored into a fresh VM, whose stack page is not
+ * in the EPT tables yet.
+ */
+static void vmx_iret_reblock_nmi(struct vmx_vcpu *vmx)
+{
+	u32 basic = vmx->exit_reason & VMX_EXIT_REASON_BASIC;
+	bool unblocked;
+
+	if (vmx->vmfail)
+		return;
+	if (basic == EXIT_REASON_EPT_VIOLATION)
+		unblocked = vmcs_read(EXIT_QUALIFICATION) & BIT(12);
+	else if (basic == EXIT_REASON_EXCEPTION_NMI)
+		unblocked = vmx->exit_intr_info & INTR_INFO_UNBLOCK_NMI;
+	else
+		return;
+	if (unblocked &&
+	    !(vmcs_read(IDT_VECTORING_INFO_FIELD) & VECTORING_INFO_VALID_MASK))
+		vmcs_write(GUEST_INTERRUPTIBILITY_INFO,
+			   vmcs_read(GUEST_INTERRUPTIBILITY_INFO) |
+			   GUEST_INTR_STATE_NMI);
+}
+
+static int vmx_vcpu_run(struct mvm_vcpu *vcpu, struct mvm_exit *exit)
 {
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
 	int r;
@@ -1843,26 +1995,60 @@ static int vmx_vcpu_run(struct mvm_vcpu *vcpu)
 		preempt_enable();
 		return -EIO;
 	}
-	vmx_inject_events(vmx);
+	mvm_inject_events(vcpu);
 	r = vmx_enter(vmx);
-	if (r < 0 || r == 1) {
-		vmx_put();
-		return r < 0 ? r : 0;
+	if (r == -EAGAIN) {
+		exit->reason = MVM_VMEXIT_RETRY;
+		r = 0;
+	} else if (!r) {
+		vmx_iret_reblock_nmi(vmx);
+		vmx_decode_exit(vmx, exit);
 	}
-	r = vmx_handle_exit(vmx, r == 2);
 	/*
 	 * After a failed VM entry, VMfail or a failure on guest state (SDM
 	 * vol. 3, 27.8), VMCLEAR the VMCS: its launch state is then known to
 	 * be clear, the next entry is a VMLAUNCH from a freshly loaded VMCS,
 	 * and, as after any move, TLBs are flushed first.
 	 */
-	if (vcpu->run->exit_reason == MVM_EXIT_FAIL_ENTRY) {
+	if (!r && exit->reason == MVM_VMEXIT_FAIL_ENTRY) {
 		local_irq_disable();
 		vmx_clear_this_cpu(vmx);
 		local_irq_enable();
 	}
 	vmx_put();
 	return r;
+}
+
+/* For the counters and tracepoints (stats.c): SDM vol. 3, appendix C. */
+static u32 vmx_exit_class(const struct mvm_exit *exit)
+{
+	if (exit->reason == MVM_VMEXIT_FAIL_ENTRY)
+		return MVM_XC_OTHER;
+	switch (exit->hw_reason & VMX_EXIT_REASON_BASIC) {
+	case EXIT_REASON_IO_INSTRUCTION:
+		return MVM_XC_IO;
+	case EXIT_REASON_EPT_VIOLATION:
+	case EXIT_REASON_EPT_MISCONFIG:
+		return MVM_XC_NPF;
+	case EXIT_REASON_MSR_READ:
+	case EXIT_REASON_MSR_WRITE:
+		return MVM_XC_MSR;
+	case EXIT_REASON_CPUID:
+		return MVM_XC_CPUID;
+	case EXIT_REASON_HLT:
+		return MVM_XC_HLT;
+	case EXIT_REASON_EXTERNAL_INTERRUPT:
+	case EXIT_REASON_PREEMPTION_TIMER:
+		return MVM_XC_INTR;
+	case EXIT_REASON_INTERRUPT_WINDOW:
+	case EXIT_REASON_NMI_WINDOW:
+		return MVM_XC_INTR_WINDOW;
+	case EXIT_REASON_EXCEPTION_NMI:
+		/* The host's NMIs as well: one exit reason for both. */
+		return MVM_XC_EXCEPTION;
+	default:
+		return MVM_XC_OTHER;
+	}
 }
 
 const struct mvm_backend_ops vmx_backend_ops = {
@@ -1877,13 +2063,25 @@ const struct mvm_backend_ops vmx_backend_ops = {
 	.vcpu_alloc = vmx_vcpu_alloc,
 	.vcpu_free = vmx_vcpu_free,
 	.vcpu_run = vmx_vcpu_run,
+	.get_gpr = vmx_get_gpr,
+	.set_gpr = vmx_set_gpr,
+	.skip = vmx_skip_to,
 	.get_regs = vmx_get_regs,
 	.set_regs = vmx_set_regs,
 	.get_sregs = vmx_get_sregs,
 	.set_sregs = vmx_set_sregs,
+	.get_events = vmx_get_events,
+	.set_events = vmx_set_events,
 	.get_msr = vmx_get_msr,
 	.set_msr = vmx_set_msr,
 	.get_debugregs = vmx_get_debugregs,
 	.set_debugregs = vmx_set_debugregs,
 	.queue_exception = vmx_queue_exception,
+	.nmi_allowed = vmx_nmi_allowed,
+	.interrupt_allowed = vmx_interrupt_allowed,
+	.inject_nmi = vmx_inject_nmi,
+	.inject_irq = vmx_inject_irq,
+	.enable_nmi_window = vmx_enable_nmi_window,
+	.enable_irq_window = vmx_enable_irq_window,
+	.exit_class = vmx_exit_class,
 };

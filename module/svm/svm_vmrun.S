@@ -7,7 +7,7 @@
  * parts, KERNEL_GS_BASE, STAR, LSTAR, CSTAR, SFMASK, SYSENTER_*), so the
  * host's copy goes to its own VMSAVE area around the guest's.  The general
  * registers other than RAX and RSP are the caller's to save: they travel
- * in an array indexed by register number.
+ * in an array indexed by register number (regs.h).
  *
  * Called with interrupts off and GIF clear; returns the same way.
  */
@@ -16,21 +16,7 @@
 #include <asm/asm.h>
 #include <asm/nospec-branch.h>
 
-#define REG(n)	((n) * 8)
-#define RCX	REG(1)
-#define RDX	REG(2)
-#define RBX	REG(3)
-#define RBP	REG(5)
-#define RSI	REG(6)
-#define RDI	REG(7)
-#define R8	REG(8)
-#define R9	REG(9)
-#define R10	REG(10)
-#define R11	REG(11)
-#define R12	REG(12)
-#define R13	REG(13)
-#define R14	REG(14)
-#define R15	REG(15)
+#include "vmrun.inc"
 
 /* Stack slots below the callee-saved registers. */
 #define HOST_SAVE_PA	0
@@ -43,13 +29,7 @@
  * void mvm_svm_vmrun(u64 vmcb_pa, u64 host_save_pa, u64 *gprs)
  */
 SYM_FUNC_START(mvm_svm_vmrun)
-	push	%rbp
-	mov	%rsp, %rbp
-	push	%r15
-	push	%r14
-	push	%r13
-	push	%r12
-	push	%rbx
+	MVM_PUSH_CALLEE_SAVED
 	push	%rdx
 	push	%rdi
 	push	%rsi
@@ -58,21 +38,11 @@ SYM_FUNC_START(mvm_svm_vmrun)
 	mov	%rsi, %rax
 	vmsave	%rax
 
-	/* The guest's general registers; RDX goes last, it holds gprs. */
-	mov	RCX(%rdx), %rcx
-	mov	RBX(%rdx), %rbx
-	mov	RBP(%rdx), %rbp
-	mov	RSI(%rdx), %rsi
-	mov	RDI(%rdx), %rdi
-	mov	R8(%rdx), %r8
-	mov	R9(%rdx), %r9
-	mov	R10(%rdx), %r10
-	mov	R11(%rdx), %r11
-	mov	R12(%rdx), %r12
-	mov	R13(%rdx), %r13
-	mov	R14(%rdx), %r14
-	mov	R15(%rdx), %r15
-	mov	RDX(%rdx), %rdx
+	/*
+	 * The guest's general registers but RAX, which VMRUN loads from the
+	 * VMCB; RDX goes last, it holds gprs.
+	 */
+	MVM_GPRS_LOAD rdx, skip=rax
 
 	mov	VMCB_PA(%rsp), %rax
 	vmload	%rax
@@ -97,43 +67,12 @@ SYM_INNER_LABEL(mvm_svm_vmrun_ret, SYM_L_GLOBAL)
 
 	/* #VMEXIT restored RSP, so the slots are where they were. */
 	mov	GPRS(%rsp), %rax
-	mov	%rcx, RCX(%rax)
-	mov	%rdx, RDX(%rax)
-	mov	%rbx, RBX(%rax)
-	mov	%rbp, RBP(%rax)
-	mov	%rsi, RSI(%rax)
-	mov	%rdi, RDI(%rax)
-	mov	%r8, R8(%rax)
-	mov	%r9, R9(%rax)
-	mov	%r10, R10(%rax)
-	mov	%r11, R11(%rax)
-	mov	%r12, R12(%rax)
-	mov	%r13, R13(%rax)
-	mov	%r14, R14(%rax)
-	mov	%r15, R15(%rax)
+	MVM_GPRS_SAVE rax
 
 	mov	HOST_SAVE_PA(%rsp), %rax
 	vmload	%rax
 
-	/* The guest filled the return stack buffer: refill it (retbleed). */
-	FILL_RETURN_BUFFER %rax, RSB_CLEAR_LOOPS, X86_FEATURE_RSB_VMEXIT
-
-	/* No guest value stays in a register for speculation to use. */
-	xor	%ecx, %ecx
-	xor	%edx, %edx
-	xor	%esi, %esi
-	xor	%edi, %edi
-	xor	%r8d, %r8d
-	xor	%r9d, %r9d
-	xor	%r10d, %r10d
-	xor	%r11d, %r11d
-
-	add	$24, %rsp
-	pop	%rbx
-	pop	%r12
-	pop	%r13
-	pop	%r14
-	pop	%r15
-	pop	%rbp
-	RET
+	MVM_SCRUB_GUEST_GPRS %rax
+	/* RAX holds the host's save area address: nothing of the guest's. */
+	MVM_POP_CALLEE_SAVED_RET 3
 SYM_FUNC_END(mvm_svm_vmrun)
