@@ -355,8 +355,8 @@ struct mvm_mmu {
  * @vcpus:	the vCPUs by id, to kick them when the tables change
  * @posted:	RCU-protected posted ranges; writers hold @slots_lock
  * @retired:	the counters of vCPUs that are gone, under @slots_lock
- * @debugfs:	its directory under mvm/ in debugfs, made with its first
- *		vCPU: NULL until then, an ERR_PTR if it could not be
+ * @debugfs:	its directory under mvm/ in debugfs, made at the first run
+ *		of a vCPU: NULL until then, an ERR_PTR if it could not be
  * @debugfs_pid, @debugfs_fd: the creator's pid and the VM's fd, its name
  * @stat_files:	what each of its counter files sums
  */
@@ -413,7 +413,8 @@ enum mvm_vcpu_mode {
  *		only between mvm_fpu_load() and mvm_fpu_put()
  * @db:		the guest's DR0-3 (DR6 and DR7 live in the backend)
  * @stat:	the counters (enum mvm_stat)
- * @debugfs:	its vcpuN directory in the VM's, or an ERR_PTR/NULL
+ * @debugfs:	its vcpuN directory in the VM's, made at its first MVM_RUN:
+ *		NULL until then, an ERR_PTR if there is none
  */
 struct mvm_vcpu {
 	struct mvm_vm *vm;

@@ -104,11 +104,12 @@ void mvm_debugfs_exit(void)
 }
 
 /*
- * The VM's directory is made with its first vCPU (mvm_vcpu_debugfs_create()):
- * a VM without one has nothing to count, and VMs made and closed in a loop
- * pay nothing for debugfs.  Its name is KVM's, the creator's pid and the
- * VM's fd, as they were when the VM was made: mvm_vm_debugfs_name(), before
- * the fd is installed.
+ * The VM's directory is made with the first MVM_RUN of one of its vCPUs
+ * (mvm_vcpu_debugfs_create()): a VM that never ran has nothing to count,
+ * and VMs and vCPUs made and closed in a loop pay nothing for debugfs (its
+ * 36 files made a bench cycle three times as long under Bochs).  Its name
+ * is KVM's, the creator's pid and the VM's fd, as they were when the VM
+ * was made: mvm_vm_debugfs_name(), before the fd is installed.
  */
 void mvm_vm_debugfs_name(struct mvm_vm *vm, int fd)
 {
@@ -157,18 +158,25 @@ void mvm_vm_debugfs_destroy(struct mvm_vm *vm)
 	vm->debugfs = NULL;
 }
 
-/* Under slots_lock, which makes the VM's directory with its first vCPU. */
+/*
+ * At the vCPU's first MVM_RUN, under vcpu->mutex: its directory, and its
+ * VM's if it is the first to run.  After this vcpu->debugfs is never NULL
+ * (an ERR_PTR where there is no directory), so it is done once.
+ */
 void mvm_vcpu_debugfs_create(struct mvm_vcpu *vcpu)
 {
 	struct mvm_vm *vm = vcpu->vm;
 	char name[16];
 	int i;
 
-	lockdep_assert_held(&vm->slots_lock);
+	vcpu->debugfs = ERR_PTR(-ENOENT);
 	if (IS_ERR_OR_NULL(mvm_debugfs_root))
 		return;
+	/* slots_lock: two vCPUs' first runs, and the VM's readers. */
+	mutex_lock(&vm->slots_lock);
 	if (!vm->debugfs)
 		mvm_vm_debugfs_create(vm);
+	mutex_unlock(&vm->slots_lock);
 	if (IS_ERR(vm->debugfs))
 		return;
 	snprintf(name, sizeof(name), "vcpu%u", vcpu->id);

@@ -250,6 +250,8 @@ static long mvm_vcpu_run(struct mvm_vcpu *vcpu)
 	struct mvm_exit exit;
 	int r;
 
+	if (unlikely(!vcpu->debugfs))
+		mvm_vcpu_debugfs_create(vcpu);
 	if (vcpu->pending.active)
 		mvm_complete_pending(vcpu);
 
@@ -484,7 +486,6 @@ int mvm_vm_create_vcpu(struct mvm_vm *vm, unsigned long id)
 		goto err_put_fd;
 	}
 	vm->vcpus[id] = vcpu;
-	mvm_vcpu_debugfs_create(vcpu);
 	mutex_unlock(&vm->slots_lock);
 	fd_install(fd, file);
 	return fd;
