@@ -50,7 +50,7 @@ BAD_LOG='BUG:|WARNING:|Oops|general protection fault|Kernel panic|KASAN|UBSAN|'\
 'possible recursive locking|inconsistent lock state|suspicious RCU usage|'\
 'DEBUG_LOCKS_WARN_ON|lockdep is turned off|blocked for more than|soft lockup|hard LOCKUP|'\
 'list_add corruption|list_del corruption|Call Trace:|detected stalls on CPUs|'\
-'debugfs: Directory .* already present'
+'debugfs: Directory .* with parent .mvm. already present'
 
 pass=0
 fail=0
