@@ -598,6 +598,14 @@ int mvm_uret_slot(u32 msr);
 void mvm_uret_set(unsigned int slot, u64 value);
 void mvm_uret_load(const u64 *values, u64 owner);
 u64 mvm_uret_new_owner(void);
+#ifdef CONFIG_USER_RETURN_NOTIFIER
+/* The host's values come back at the return to user mode (uret.c). */
+static inline void mvm_uret_exit(void)
+{
+}
+#else
+void mvm_uret_exit(void);
+#endif
 
 DECLARE_PER_CPU(u64, mvm_uret_owner);
 

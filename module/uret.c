@@ -12,6 +12,11 @@
  * context switches).  Entering a guest then writes only what differs from
  * what the CPU already holds: nothing, from the second entry on.
  *
+ * A kernel without CONFIG_USER_RETURN_NOTIFIER (KVM selects it; a debug
+ * kernel without KVM may lack it) gets the host's values back at every VM
+ * exit instead, with interrupts still off (mvm_uret_exit()): as before
+ * the notifier, and slower.
+ *
  * The host's values are read when mvm switches virtualization on for a CPU
  * (Linux sets them at boot and at CPU bring-up, never later), and are put
  * back when it switches it off, so that nothing else (kvm_intel, kvm_amd)
@@ -37,13 +42,15 @@ static const u32 mvm_uret_msrs[MVM_NR_URET] = {
 /**
  * struct mvm_uret_cpu - one CPU's user-return MSRs
  * @urn:	registered while a guest's value is in the CPU
- * @registered:	@urn is on this CPU's list
+ * @registered:	a guest's value is in the CPU (and @urn on this CPU's list)
  * @host:	the host's values
  * @curr:	what the CPU holds
  * @usable:	the MSRs this CPU has (RDMSR did not fault)
  */
 struct mvm_uret_cpu {
+#ifdef CONFIG_USER_RETURN_NOTIFIER
 	struct user_return_notifier urn;
+#endif
 	bool registered;
 	u64 host[MVM_NR_URET];
 	u64 curr[MVM_NR_URET];
@@ -77,9 +84,8 @@ int mvm_uret_slot(u32 msr)
 }
 
 /* The host's values back, and the notifier off; interrupts any way. */
-static void mvm_uret_restore(struct user_return_notifier *urn)
+static void mvm_uret_put_host(struct mvm_uret_cpu *u)
 {
-	struct mvm_uret_cpu *u = container_of(urn, struct mvm_uret_cpu, urn);
 	unsigned long flags;
 	int i;
 
@@ -87,7 +93,9 @@ static void mvm_uret_restore(struct user_return_notifier *urn)
 	__this_cpu_write(mvm_uret_owner, 0);
 	if (u->registered) {
 		u->registered = false;
-		user_return_notifier_unregister(urn);
+#ifdef CONFIG_USER_RETURN_NOTIFIER
+		user_return_notifier_unregister(&u->urn);
+#endif
 	}
 	for (i = 0; i < MVM_NR_URET; i++) {
 		if (u->curr[i] != u->host[i]) {
@@ -98,6 +106,22 @@ static void mvm_uret_restore(struct user_return_notifier *urn)
 	local_irq_restore(flags);
 }
 
+#ifdef CONFIG_USER_RETURN_NOTIFIER
+static void mvm_uret_restore(struct user_return_notifier *urn)
+{
+	mvm_uret_put_host(container_of(urn, struct mvm_uret_cpu, urn));
+}
+#else
+/* After each VM exit, interrupts still off: see the top of this file. */
+void mvm_uret_exit(void)
+{
+	struct mvm_uret_cpu *u = this_cpu_ptr(&mvm_uret);
+
+	if (u->registered)
+		mvm_uret_put_host(u);
+}
+#endif
+
 /* Virtualization goes on for this CPU (interrupts off). */
 void mvm_uret_cpu_init(void)
 {
@@ -107,7 +131,9 @@ void mvm_uret_cpu_init(void)
 	/* The host's values are there: mvm_uret_cpu_drop() put them back. */
 	if (WARN_ON_ONCE(u->registered))
 		return;
+#ifdef CONFIG_USER_RETURN_NOTIFIER
 	u->urn.on_user_return = mvm_uret_restore;
+#endif
 	__this_cpu_write(mvm_uret_owner, 0);
 	u->usable = 0;
 	for (i = 0; i < MVM_NR_URET; i++) {
@@ -121,7 +147,7 @@ void mvm_uret_cpu_init(void)
 /* And off again (interrupts off): nothing of a guest's stays behind. */
 void mvm_uret_cpu_drop(void)
 {
-	mvm_uret_restore(&this_cpu_ptr(&mvm_uret)->urn);
+	mvm_uret_put_host(this_cpu_ptr(&mvm_uret));
 }
 
 /**
@@ -143,7 +169,9 @@ void mvm_uret_set(unsigned int slot, u64 value)
 	__this_cpu_write(mvm_uret_owner, 0);
 	u->curr[slot] = value;
 	if (!u->registered) {
+#ifdef CONFIG_USER_RETURN_NOTIFIER
 		user_return_notifier_register(&u->urn);
+#endif
 		u->registered = true;
 	}
 }

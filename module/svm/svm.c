@@ -1026,6 +1026,7 @@ static int svm_enter(struct svm_vcpu *svm)
 	 */
 	if (svm->vmcb->control.exit_code == SVM_EXIT_EXCP_BASE + MC_VECTOR)
 		mvm_machine_check();
+	mvm_uret_exit();
 	local_irq_enable();
 	kernel_fpu_end();
 	return 0;

@@ -1568,6 +1568,7 @@ static int vmx_enter(struct vmx_vcpu *vmx)
 out_mode:
 	WRITE_ONCE(vcpu->mode, MVM_OUTSIDE_GUEST);
 out_irq:
+	mvm_uret_exit();
 	local_irq_enable();
 	kernel_fpu_end();
 	return r;
