@@ -109,6 +109,7 @@ struct svm_vcpu {
 	u32 entry_event_inj;
 	u32 entry_event_inj_err;
 	u32 entry_int_state;
+	bool shadow_kept_intr;	/* svm_keep_shadow() after an INTR exit */
 	u32 entry_int_ctl;
 };
 
@@ -1341,13 +1342,19 @@ static void svm_restore_entry_state(struct svm_vcpu *svm)
  * where the shadow must still be on; put it back, or an NMI or interrupt
  * comes one instruction early: between the elements of a REP OUTS, or
  * after a nested page fault on the fetch in a fresh VM, whose nested
- * tables are empty.  On hardware this sets a bit already set.  Exits that
- * are not an intercept of the instruction (INTR, VINTR) are left alone:
- * a guest spinning on "sti; jmp ." would otherwise keep its shadow for good.
+ * tables are empty.  On hardware this sets a bit already set.
+ *
+ * A host interrupt (INTR) can exit the guest there too, before the
+ * instruction has run: its shadow goes back, but only once in a row.  For
+ * a guest that ran on and came back to the same RIP ("sti; jmp ."), which
+ * hardware would report without a shadow, the wrong one holds a pending
+ * NMI back until the next exit, no longer.  VINTR, the window mvm asks for
+ * itself, is left alone.
  */
 static void svm_keep_shadow(struct svm_vcpu *svm)
 {
 	struct vmcb_control_area *c = &svm->vmcb->control;
+	bool intr = false;
 
 	switch (c->exit_code) {
 	case SVM_EXIT_IOIO:
@@ -1355,12 +1362,21 @@ static void svm_keep_shadow(struct svm_vcpu *svm)
 	case SVM_EXIT_MSR:
 	case SVM_EXIT_CPUID:
 		break;
+	case SVM_EXIT_INTR:
+		intr = !svm->shadow_kept_intr;
+		if (intr)
+			break;
+		fallthrough;
 	default:
+		svm->shadow_kept_intr = false;
 		return;
 	}
+	svm->shadow_kept_intr = false;
 	if (!(c->exit_int_info & SVM_EXITINTINFO_VALID) &&
-	    svm->vmcb->save.rip == svm->entry_save.rip)
+	    svm->vmcb->save.rip == svm->entry_save.rip) {
 		c->int_state |= SVM_INTERRUPT_SHADOW_MASK;
+		svm->shadow_kept_intr = intr;
+	}
 }
 
 static int svm_vcpu_run(struct mvm_vcpu *vcpu, struct mvm_exit *exit)
