@@ -627,6 +627,8 @@ static void svm_set_events(struct mvm_vcpu *vcpu,
 		c->int_state |= SVM_INTERRUPT_SHADOW_MASK;
 	else
 		c->int_state &= ~SVM_INTERRUPT_SHADOW_MASK;
+	/* Userspace set the shadow: no INTR exit has kept it yet. */
+	svm->shadow_kept_intr = false;
 
 	/* An IRET step that had not started yet: the guest's own TF back. */
 	if (svm->nmi_step && !svm->nmi_step_tf)
