@@ -570,6 +570,8 @@ void mvm_vcpu_debugfs_create(struct mvm_vcpu *vcpu);
 void mvm_vcpu_debugfs_destroy(struct mvm_vcpu *vcpu);
 void mvm_vcpu_count_exit(struct mvm_vcpu *vcpu,
 			 const struct mvm_exit *exit);
+void mvm_vcpu_count_fastpath(struct mvm_vcpu *vcpu,
+			     const struct mvm_exit *exit);
 
 static inline void mvm_stat_inc(struct mvm_vcpu *vcpu, enum mvm_stat stat)
 {

@@ -63,6 +63,18 @@ void mvm_vcpu_count_exit(struct mvm_vcpu *vcpu, const struct mvm_exit *exit)
 		       mvm_ops->backend);
 }
 
+/*
+ * An exit the backend handled itself with interrupts off, and the entry
+ * it goes on with (vmx_exit_fastpath()): counted and traced as the run
+ * loop would.
+ */
+void mvm_vcpu_count_fastpath(struct mvm_vcpu *vcpu,
+			     const struct mvm_exit *exit)
+{
+	mvm_vcpu_count_exit(vcpu, exit);
+	trace_mvm_entry(vcpu->id);
+}
+
 static int mvm_vcpu_stat_get(void *data, u64 *val)
 {
 	*val = READ_ONCE(*(u64 *)data);

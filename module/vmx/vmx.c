@@ -1432,6 +1432,52 @@ static u64 vmx_host_debugctl(struct vmx_vcpu *vmx, int cpu)
 	return vmx->host_debugctl;
 }
 
+static void __vmx_skip(u64 next_rip);
+
+/*
+ * A CPUID exit handled right where it happened: interrupts still off, the
+ * guest's FPU, debug and user-return state still in the CPU and the
+ * host's segments, descriptor tables and DEBUGCTL not yet back, none of
+ * which the lookup touches.  Returns true when the guest can be entered
+ * again at once, as KVM's fastpath exits re-enter (vmx_exit_handlers_
+ * fastpath()): only when nothing waits for the run loop, which is what
+ * it checks between entries (vcpu.c) and mvm_events_must_retry() at
+ * each.  A host interrupt or NMI, a kick among them, exits the guest
+ * again and ends the loop, so it holds the CPU no longer than a guest
+ * that ran without exiting.
+ *
+ * The exit is counted and traced as the run loop's are, and the entry
+ * that follows traced; mvm_exit_cpuid() does the same work in exit.c.
+ */
+static bool vmx_exit_fastpath(struct vmx_vcpu *vmx)
+{
+	struct mvm_vcpu *vcpu = &vmx->vcpu;
+	u64 *gprs = vmx->gprs;
+	struct mvm_exit exit;
+	u32 eax, ebx, ecx, edx;
+
+	if (vmcs_read(VM_EXIT_REASON) != EXIT_REASON_CPUID ||
+	    READ_ONCE(vcpu->requests) || need_resched() ||
+	    signal_pending(current) || mvm_events_must_retry(vcpu))
+		return false;
+	exit = (struct mvm_exit) {
+		.reason = MVM_VMEXIT_CPUID,
+		.hw_reason = EXIT_REASON_CPUID,
+		.rip = vmcs_read(GUEST_RIP),
+	};
+	eax = gprs[MVM_GPR_RAX];
+	ecx = gprs[MVM_GPR_RCX];
+	mvm_handle_cpuid(vcpu, eax == 1 ? vmx_get_cr4() : 0, &eax, &ebx,
+			 &ecx, &edx);
+	gprs[MVM_GPR_RAX] = eax;
+	gprs[MVM_GPR_RBX] = ebx;
+	gprs[MVM_GPR_RCX] = ecx;
+	gprs[MVM_GPR_RDX] = edx;
+	__vmx_skip(exit.rip + vmcs_read(VM_EXIT_INSTRUCTION_LEN));
+	mvm_vcpu_count_fastpath(vcpu, &exit);
+	return true;
+}
+
 /*
  * Enter the guest once.  Returns 0 after an exit or a failed entry
  * (vmx->vmfail says which), -EAGAIN when an event came too late for this
@@ -1512,11 +1558,18 @@ static int vmx_enter(struct vmx_vcpu *vmx)
 	native_write_cr2(vmx->cr2);
 
 	r = 0;
-	vmx->vmfail = mvm_vmx_vmrun(vmx->gprs, vmx->launched);
-	if (!vmx->vmfail)
+	for (;;) {
+		vmx->vmfail = mvm_vmx_vmrun(vmx->gprs, vmx->launched);
+		if (vmx->vmfail)
+			break;
 		vmx->launched = true;
-
-	vmx->cr2 = native_read_cr2();
+		vmx->cr2 = native_read_cr2();
+		if (!vmx_exit_fastpath(vmx))
+			break;
+		/* A tracepoint's probe may have taken a page fault. */
+		if (native_read_cr2() != vmx->cr2)
+			native_write_cr2(vmx->cr2);
+	}
 	if (boot_cpu_has(X86_FEATURE_OSPKE) && rdpkru() != host_pkru)
 		wrpkru(host_pkru);
 	mvm_fpu_put(vcpu);
