@@ -2,7 +2,8 @@
 /*
  * Observability: the exit counters in debugfs (mvm/<pid>-<fd>/ and its
  * vcpuN/), `mvm stat --once` reading them for a running VM, and the
- * mvm:mvm_entry and mvm:mvm_exit tracepoints in tracefs.
+ * mvm:mvm_entry and mvm:mvm_exit tracepoints in tracefs (trace-cmd's
+ * interface) and through perf_event_open() (perf's).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -12,9 +13,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/perf_event.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "lib/guest.h"
@@ -357,11 +360,104 @@ static int tracepoints_fire(void)
 	return KTAP_PASS;
 }
 
+/* A counting perf event on tracepoint mvm:@name, for this thread. */
+static int perf_tracepoint(const char *name)
+{
+	struct perf_event_attr attr = {
+		.type = PERF_TYPE_TRACEPOINT,
+		.size = sizeof(attr),
+		.disabled = 1,
+	};
+	char path[128];
+	long long id;
+
+	snprintf(path, sizeof(path), TRACEFS "/events/mvm/%s/id", name);
+	id = read_long_file(path);
+	if (id < 0)
+		return -1;
+	attr.config = id;
+	return syscall(SYS_perf_event_open, &attr, 0, -1, -1, 0);
+}
+
+static long long perf_count(int fd)
+{
+	long long n;
+
+	return read(fd, &n, sizeof(n)) == sizeof(n) ? n : -1;
+}
+
+/*
+ * perf counts both tracepoints for the vCPU thread: exactly one mvm_exit
+ * per exit the counters count, with the CPUIDs among them, and an entry
+ * for each (VMX handles CPUID without leaving vmx_enter(), and must trace
+ * it all the same).
+ */
+static int perf_sees_tracepoints(void)
+{
+	struct vm *vm;
+	struct vcpu *vcpu;
+	struct ucall uc;
+	long long exits0, cpuid0, exits, cpuid, n_exit, n_entry;
+	unsigned int outs = 0;
+	struct stat st;
+	int fd_exit, fd_entry;
+
+	CHECK(have_debugfs(), "no " DEBUGFS "/mvm with mvm loaded");
+	if (stat(TRACEFS "/events", &st))
+		mount("tracefs", TRACEFS, "tracefs", 0, NULL);
+	if (stat(TRACEFS "/events", &st))
+		SKIP("no tracefs at " TRACEFS " (%s)", strerror(errno));
+	fd_exit = perf_tracepoint("mvm_exit");
+	if (fd_exit < 0 && (errno == ENOSYS || errno == ENOENT))
+		SKIP("no perf events for tracepoints (%s)", strerror(errno));
+	CHECK(fd_exit >= 0, "perf_event_open(mvm:mvm_exit): %s",
+	      strerror(errno));
+	fd_entry = perf_tracepoint("mvm_entry");
+	CHECK(fd_entry >= 0, "perf_event_open(mvm:mvm_entry): %s",
+	      strerror(errno));
+
+	vm = vm_create(GUEST_MIB);
+	vcpu = vcpu_create(vm, 0);
+	vcpu_setup_long(vcpu, guest_known_exits);
+	CHECK(run_counting(vcpu, &uc, &outs) == UCALL_SYNC, "ucall %u",
+	      uc.code);
+	exits0 = counter(vm, 0, "exits");
+	cpuid0 = counter(vm, 0, "exit_cpuid");
+	CHECK(exits0 >= 0 && cpuid0 >= 0, "counters unreadable");
+
+	CHECK(!ioctl(fd_exit, PERF_EVENT_IOC_ENABLE, 0) &&
+	      !ioctl(fd_entry, PERF_EVENT_IOC_ENABLE, 0), "enable: %s",
+	      strerror(errno));
+	CHECK(run_counting(vcpu, &uc, &outs) == UCALL_SYNC, "ucall %u",
+	      uc.code);
+	ioctl(fd_exit, PERF_EVENT_IOC_DISABLE, 0);
+	ioctl(fd_entry, PERF_EVENT_IOC_DISABLE, 0);
+	exits = counter(vm, 0, "exits") - exits0;
+	cpuid = counter(vm, 0, "exit_cpuid") - cpuid0;
+	n_exit = perf_count(fd_exit);
+	n_entry = perf_count(fd_entry);
+	close(fd_exit);
+	close(fd_entry);
+
+	ktap_diag("perf: %lld mvm_entry, %lld mvm_exit; counters: %lld exits, %lld CPUID",
+		  n_entry, n_exit, exits, cpuid);
+	CHECK(cpuid == N_CPUID, "%lld CPUID exits counted, want %d", cpuid,
+	      N_CPUID);
+	CHECK(n_exit == exits, "perf saw %lld mvm_exit for %lld exits",
+	      n_exit, exits);
+	CHECK(n_entry >= n_exit, "perf saw %lld mvm_entry for %lld mvm_exit",
+	      n_entry, n_exit);
+	vcpu_free(vcpu);
+	vm_free(vm);
+	return KTAP_PASS;
+}
+
 static const struct ktap_case cases[] = {
 	KTAP_CASE_T(counters_count_exits, 30),
 	KTAP_CASE_T(counters_dir_lifetime, 30),
 	KTAP_CASE_T(stat_once_shows_vm, 30),
 	KTAP_CASE_T(tracepoints_fire, 30),
+	KTAP_CASE_T(perf_sees_tracepoints, 30),
 };
 
 KTAP_MAIN(cases)
