@@ -55,7 +55,21 @@ selftests: $(SELFTESTS:%=$(BUILD)/selftests/%)
 
 $(BUILD)/selftests/%: selftests/%.c $(TESTLIB) $(TESTHDRS)
 	@mkdir -p $(@D)
-	$(CC) $(UCFLAGS) $(GUESTCFLAGS) -pthread -Iselftests -o $@ $< $(TESTLIB)
+	$(CC) $(UCFLAGS) $(GUESTCFLAGS) $(TESTDEFS) -pthread -Iselftests -o $@ $< $(TESTLIB)
+
+# launcher_test carries the Multiboot test kernel (selftests/guests/):
+# 32-bit and freestanding, so gcc alone builds it, without multilib.
+MBGUEST   := $(BUILD)/selftests/multiboot_guest.elf
+$(MBGUEST): selftests/guests/multiboot.c selftests/guests/multiboot.ld
+	@mkdir -p $(@D)
+	$(CC) -m32 -march=i686 -std=c11 -O2 -Wall -Wextra -Werror \
+		-ffreestanding -fno-pic -fno-pie -no-pie -fno-stack-protector \
+		-fno-asynchronous-unwind-tables -nostdlib -static \
+		-Wl,-T,selftests/guests/multiboot.ld -Wl,--build-id=none \
+		-Wl,-z,noexecstack -Wl,--no-warn-rwx-segments -o $@ $<
+
+$(BUILD)/selftests/launcher_test: $(MBGUEST)
+$(BUILD)/selftests/launcher_test: TESTDEFS = -DMB_GUEST='"$(MBGUEST)"'
 
 # device_test drives the launcher's bus and device models from guests.
 DEVICES   := userspace/bus.c userspace/device.c $(wildcard userspace/hw/*.c)

@@ -9,6 +9,7 @@
 #include <elf.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,7 +63,7 @@ static int info(void)
 
 static int help(void)
 {
-	char out[2048];
+	char out[8192];
 
 	CHECK(run("help", out, sizeof(out)) == 0, "help");
 	CHECK(strstr(out, "usage: mvm COMMAND"), "%s", out);
@@ -71,6 +72,7 @@ static int help(void)
 	CHECK(run("run --help", out, sizeof(out)) == 0, "run --help");
 	CHECK(strstr(out, "usage: mvm run -k KERNEL"), "%s", out);
 	CHECK(strstr(out, "--debug-exits"), "%s", out);
+	CHECK(strstr(out, "--debug-exit "), "%s", out);
 	CHECK(strstr(out, "130 for Ctrl-C"), "%s", out);
 	return KTAP_PASS;
 }
@@ -143,6 +145,26 @@ static const uint8_t flat_triple_fault[] = {
 };
 
 static const uint8_t flat_spin[] = { 0xeb, 0xfe };	/* jmp $ */
+
+/* isa-debug-exit: 0x2a to port 0xf4, then (no such device) ACPI S5. */
+static const uint8_t flat_debug_exit[] = {
+	0xb0, 0x2a, 0xe6, 0xf4,		/* mov al, 0x2a; out 0xf4, al */
+	0xba, 0x04, 0x06,		/* mov dx, 0x604 (PM1a_CNT) */
+	0xb8, 0x00, 0x34,		/* mov ax, SLP_EN | SLP_TYP 5 */
+	0xef,				/* out dx, ax */
+	0xf4, 0xeb, 0xfd,
+};
+
+/*
+ * The Multiboot test kernel (selftests/guests/multiboot.c), an ELF32
+ * linked at 2 MiB; the Makefile builds it and names it in MB_GUEST.
+ */
+__asm__(".pushsection .rodata\n"
+	".balign 16\n"
+	"mb_guest: .incbin \"" MB_GUEST "\"\n"
+	"mb_guest_end:\n"
+	".popsection\n");
+extern const uint8_t mb_guest[], mb_guest_end[];
 
 /* Runs the launcher on @img; returns its exit status, output in @out. */
 static int run_image(const void *img, size_t len, const char *opts, char *out,
@@ -307,7 +329,7 @@ static int run_bad_kernel_exit_4(void)
 			"cannot open kernel /nonexistent/vmlinuz");
 	CHECK_RUN_ERROR("run -k /dev/null", 4, "not a file");
 	CHECK(!write_file(TMP_IMAGE, junk, sizeof(junk)), "write");
-	CHECK_RUN_ERROR("run -k " TMP_IMAGE, 4, "not a bzImage");
+	CHECK_RUN_ERROR("run -k " TMP_IMAGE, 4, "neither a bzImage");
 	if (access(GUEST_KERNEL, R_OK))
 		SKIP("no %s in this test VM", GUEST_KERNEL);
 	snprintf(args, sizeof(args), "run -k %s -i /nonexistent", GUEST_KERNEL);
@@ -320,6 +342,19 @@ static int run_bad_kernel_exit_4(void)
 	n = fread(head, 1, 8192, f);
 	fclose(f);
 	CHECK(n == 8192 && !write_file(TMP_IMAGE, head, 2048), "copy");
+	free(head);
+	CHECK_RUN_ERROR("run -k " TMP_IMAGE, 4, "truncated or corrupt");
+
+	/*
+	 * Cut after 100,000 bytes: the header is whole, the compressed
+	 * kernel is not.  It used to run and triple-fault at 0x100022.
+	 */
+	head = malloc(100000);
+	f = fopen(GUEST_KERNEL, "r");
+	CHECK(head && f, "open %s", GUEST_KERNEL);
+	n = fread(head, 1, 100000, f);
+	fclose(f);
+	CHECK(n == 100000 && !write_file(TMP_IMAGE, head, n), "copy");
 	free(head);
 	CHECK_RUN_ERROR("run -k " TMP_IMAGE, 4, "truncated or corrupt");
 	return KTAP_PASS;
@@ -453,6 +488,167 @@ static int no_module_exit_3(void)
 	return KTAP_PASS;
 }
 
+static int debug_exit_ends_with_its_status(void)
+{
+	char out[1024];
+	int st;
+
+	NEED_VCPUS();
+	st = run_image(flat_debug_exit, sizeof(flat_debug_exit),
+		       "-m 4M --debug-exit", out, sizeof(out));
+	CHECK(st == ((0x2a << 1) | 1), "exit status %d: %s", st, out);
+	/* Without the option nothing decodes 0xf4: the guest goes on. */
+	st = run_image(flat_debug_exit, sizeof(flat_debug_exit), "-m 4M", out,
+		       sizeof(out));
+	CHECK(st == 0, "without --debug-exit: exit status %d: %s", st, out);
+	return KTAP_PASS;
+}
+
+#define MB_KERNEL	"/tmp/launcher_test.mb"
+#define MB_MODULE	"/tmp/launcher_test.mod"
+#define MB_MODULE_TEXT	"a module's bytes"
+
+/* The guest printed "@key=@val" on a line of its own. */
+static bool has_line(const char *out, const char *key, const char *val)
+{
+	char line[512];
+
+	snprintf(line, sizeof(line), "\n%s=%s\n", key, val);
+	return strstr(out, line) != NULL;
+}
+
+/*
+ * Runs the Multiboot kernel at MB_KERNEL with a command line and a module,
+ * and checks what it saw of the boot information and of fw_cfg.
+ */
+static int check_multiboot_run(const char *what)
+{
+	char out[8192], args[256], val[64];
+	int st;
+
+	snprintf(args, sizeof(args),
+		 "run --debug-exit -m 64M -k %s -p 'one two  three' -i '%s modarg,,x'",
+		 MB_KERNEL, MB_MODULE);
+	st = run(args, out, sizeof(out));
+	CHECK(st == ((0x10 << 1) | 1), "%s: exit status %d: %s", what, st, out);
+	CHECK(strstr(out, "multiboot: started\n"), "%s: %s", what, out);
+	CHECK(has_line(out, "mem_lower", "0x00000280"), "%s: %s", what, out);
+	snprintf(val, sizeof(val), "0x%08x", (64 - 1) * 1024);
+	CHECK(has_line(out, "mem_upper", val), "%s: %s", what, out);
+	CHECK(has_line(out, "cmdline", MB_KERNEL " one two  three"), "%s: %s",
+	      what, out);
+	CHECK(has_line(out, "mods", "0x00000001"), "%s: %s", what, out);
+	CHECK(has_line(out, "mod", MB_MODULE " modarg,x"), "%s: %s", what, out);
+	snprintf(val, sizeof(val), "0x%08zx", sizeof(MB_MODULE_TEXT) - 1);
+	CHECK(has_line(out, "mod_size", val), "%s: %s", what, out);
+	CHECK(has_line(out, "mod_text", MB_MODULE_TEXT), "%s: %s", what, out);
+	CHECK(has_line(out, "mmap", "0x00100000 0x03f00000 0x00000001"),
+	      "%s: %s", what, out);
+	CHECK(has_line(out, "loader", "mvm"), "%s: %s", what, out);
+	CHECK(has_line(out, "fw_cpus", "0x00000001"), "%s: %s", what, out);
+	CHECK(has_line(out, "fw_ram_lo", "0x04000000"), "%s: %s", what, out);
+	CHECK(has_line(out, "fw_cmdline", "one two  three"), "%s: %s", what,
+	      out);
+	CHECK(has_line(out, "failures", "0x00000000"), "%s: %s", what, out);
+	return KTAP_PASS;
+}
+
+/*
+ * A test kernel as written for QEMU's -kernel: Multiboot from its ELF32
+ * segments, a command line and a module; it reads fw_cfg and ends through
+ * isa-debug-exit, whose status comes back.
+ */
+static int multiboot_elf_with_fw_cfg_and_debug_exit(void)
+{
+	NEED_VCPUS();
+	CHECK(!write_file(MB_MODULE, MB_MODULE_TEXT,
+			  sizeof(MB_MODULE_TEXT) - 1), "write");
+	CHECK(!write_file(MB_KERNEL, mb_guest, mb_guest_end - mb_guest),
+	      "write");
+	return check_multiboot_run("ELF32");
+}
+
+/*
+ * The same kernel as a flat image whose header gives the addresses (flag
+ * 16, the "a.out kludge"), built here from the ELF's one segment.
+ */
+static int multiboot_header_addresses(void)
+{
+	const uint8_t *elf = mb_guest;
+	const Elf32_Ehdr *eh = (const Elf32_Ehdr *)elf;
+	Elf32_Phdr ph;
+	unsigned int i, loads = 0;
+	uint32_t *hdr;
+	uint8_t *img;
+	int ret;
+
+	NEED_VCPUS();
+	for (i = 0; i < eh->e_phnum; i++) {
+		memcpy(&ph, elf + eh->e_phoff + i * sizeof(ph), sizeof(ph));
+		if (ph.p_type == PT_LOAD)
+			loads++;
+	}
+	CHECK(loads == 1, "%u PT_LOAD segments", loads);
+	for (i = 0; i < eh->e_phnum; i++) {
+		memcpy(&ph, elf + eh->e_phoff + i * sizeof(ph), sizeof(ph));
+		if (ph.p_type == PT_LOAD)
+			break;
+	}
+	img = malloc(ph.p_filesz);
+	CHECK(img, "malloc");
+	memcpy(img, elf + ph.p_offset, ph.p_filesz);
+	hdr = (uint32_t *)img;			/* the header comes first */
+	CHECK(hdr[0] == 0x1badb002, "header at the start");
+	hdr[1] |= 1U << 16;
+	hdr[2] = -(hdr[0] + hdr[1]);
+	hdr[3] = ph.p_paddr;			/* header_addr */
+	hdr[4] = ph.p_paddr;			/* load_addr */
+	hdr[5] = 0;				/* load_end: the whole file */
+	hdr[6] = ph.p_paddr + ph.p_memsz;	/* bss_end */
+	hdr[7] = eh->e_entry;
+	ret = write_file(MB_KERNEL, img, ph.p_filesz);
+	free(img);
+	CHECK(!ret, "write");
+	CHECK(!write_file(MB_MODULE, MB_MODULE_TEXT,
+			  sizeof(MB_MODULE_TEXT) - 1), "write");
+	return check_multiboot_run("header addresses");
+}
+
+/* Multiboot kernels that cannot be used: one line, status 4. */
+static int multiboot_refused_exit_4(void)
+{
+	const size_t len = mb_guest_end - mb_guest;
+	char out[2048];
+	uint8_t *img = malloc(len);
+
+	CHECK(img, "malloc");
+	memcpy(img, mb_guest, len);
+	/* A bad checksum: no header, so neither kind of kernel. */
+	img[0x1000 + 8] ^= 1;
+	CHECK(!write_file(MB_KERNEL, img, len), "write");
+	CHECK_RUN_ERROR("run -k " MB_KERNEL, 4, "neither a bzImage");
+	img[0x1000 + 8] ^= 1;
+	/* Loaded at 2 MiB, so it does not fit in 2 MiB of memory. */
+	CHECK(!write_file(MB_KERNEL, img, len), "write");
+	CHECK_RUN_ERROR("run -m 2M -k " MB_KERNEL, 4, "do not fit in guest memory");
+	/* A header flag (a.out symbols table, bit 4) it cannot honour... */
+	((uint32_t *)(img + 0x1000))[1] |= 1U << 4;
+	((uint32_t *)(img + 0x1000))[2] -= 1U << 4;
+	CHECK(!write_file(MB_KERNEL, img, len), "write");
+	CHECK_RUN_ERROR("run -k " MB_KERNEL, 4, "ask for what mvm does not give");
+	/* ...and a segment past the end of the file. */
+	((uint32_t *)(img + 0x1000))[1] &= ~(1U << 4);
+	((uint32_t *)(img + 0x1000))[2] += 1U << 4;
+	CHECK(!write_file(MB_KERNEL, img, 0x1000 + 0x100), "write");
+	CHECK_RUN_ERROR("run -k " MB_KERNEL, 4, "past the end of the file");
+	/* A module that is not there. */
+	CHECK(!write_file(MB_KERNEL, img, len), "write");
+	CHECK_RUN_ERROR("run -k " MB_KERNEL " -i /nonexistent", 4,
+			"cannot open module /nonexistent");
+	free(img);
+	return KTAP_PASS;
+}
+
 static const struct ktap_case cases[] = {
 	KTAP_CASE(info),
 	KTAP_CASE(help),
@@ -465,6 +661,10 @@ static const struct ktap_case cases[] = {
 	KTAP_CASE(elf64_powers_off_0),
 	KTAP_CASE(reset_exits_5),
 	KTAP_CASE(triple_fault_exits_6),
+	KTAP_CASE(debug_exit_ends_with_its_status),
+	KTAP_CASE(multiboot_elf_with_fw_cfg_and_debug_exit),
+	KTAP_CASE(multiboot_header_addresses),
+	KTAP_CASE(multiboot_refused_exit_4),
 	KTAP_CASE(ctrl_c_exits_130_and_restores_tty),
 	KTAP_CASE(sigterm_exits_143),
 };

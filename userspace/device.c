@@ -63,16 +63,28 @@ void machine_free(struct machine *m)
 	m->devices = NULL;
 }
 
-void machine_request(struct machine *m, enum machine_request req)
+static void request(struct machine *m, enum machine_request req, int status)
 {
 	int none = REQ_NONE;
 
 	if (req == REQ_NONE)
 		return;
-	if (__atomic_compare_exchange_n(&m->request, &none, req, false,
-					__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE) &&
-	    m->on_request)
+	if (!__atomic_compare_exchange_n(&m->request, &none, req, false,
+					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		return;
+	m->exit_status = status;
+	if (m->on_request)
 		m->on_request(m, req);
+}
+
+void machine_request(struct machine *m, enum machine_request req)
+{
+	request(m, req, 0);
+}
+
+void machine_request_exit(struct machine *m, int status)
+{
+	request(m, REQ_EXIT, status);
 }
 
 enum machine_request machine_pending(struct machine *m)

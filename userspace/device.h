@@ -12,7 +12,8 @@
  * A device reaches the rest of the machine only through struct machine:
  * it claims ranges on machine->bus, raises ISA lines with machine_set_irq()
  * (the machine routes them, today to the i8259 pair), and asks for a power
- * off or reset with machine_request().
+ * off or reset with machine_request(), or an exit status of its own with
+ * machine_request_exit().
  */
 #ifndef MVM_DEVICE_H
 #define MVM_DEVICE_H
@@ -59,6 +60,7 @@ enum machine_request {
 	REQ_NONE,
 	REQ_POWEROFF,
 	REQ_REBOOT,
+	REQ_EXIT,		/* end with machine->exit_status */
 };
 
 struct machine {
@@ -68,6 +70,7 @@ struct machine {
 	void (*irq_line)(void *ctx, unsigned int irq, int level);
 	void *irq_ctx;
 	int request;			/* REQ_*, the first one wins; atomic */
+	int exit_status;		/* of REQ_EXIT, set before on_request */
 	/* Called once, from the requesting thread, at the first request. */
 	void (*on_request)(struct machine *m, enum machine_request req);
 	void *owner;			/* for on_request */
@@ -97,6 +100,8 @@ static inline void machine_pulse_irq(struct machine *m, unsigned int irq)
 }
 
 void machine_request(struct machine *m, enum machine_request req);
+/* REQ_EXIT with the launcher's exit status @status, if it is the first. */
+void machine_request_exit(struct machine *m, int status);
 enum machine_request machine_pending(struct machine *m);
 
 /*

@@ -48,12 +48,25 @@ enum {
 #define GiB		(1ULL << 30)
 #endif
 
+/*
+ * console=ttyS0: the kernel's console is the UART (the only output there
+ * is).  panic=-1: a guest that panics resets at once, which ends the
+ * launcher with status 5, instead of hanging with interrupts off.
+ * pci=noearly: no PCI scans before the PCI subsystem starts (the AMD GART
+ * aperture checks read every device of every bus twice, 16384 exits); the
+ * PCI probe itself then finds no devices.  No noapic or nolapic: CPUID
+ * has no APIC and there is no MADT, so Linux stays with the 8259s.
+ */
+#define CMDLINE_DEFAULT	"console=ttyS0 panic=-1 pci=noearly"
+
 extern bool debug_exits;
 
 struct vm_config {
 	uint64_t mem_size;
 	unsigned int cpus;
-	const char *kernel, *initrd, *cmdline, *image;
+	const char *kernel, *initrd, *image;
+	const char *cmdline;	/* NULL: the default for the kernel */
+	bool debug_exit;	/* isa-debug-exit at 0xf4 */
 };
 
 int mvm_open(void);

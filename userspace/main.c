@@ -23,16 +23,6 @@
 #define MEM_DEFAULT	(256 * MiB)
 #define MEM_MIN		(2 * MiB)
 #define MEM_MAX		(3 * GiB)	/* below the PCI hole of a PC */
-/*
- * console=ttyS0: the kernel's console is the UART (the only output there
- * is).  panic=-1: a guest that panics resets at once, which ends the
- * launcher with status 5, instead of hanging with interrupts off.
- * pci=noearly: no PCI scans before the PCI subsystem starts (the AMD GART
- * aperture checks read every device of every bus twice, 16384 exits); the
- * PCI probe itself then finds no devices.  No noapic or nolapic: CPUID
- * has no APIC and there is no MADT, so Linux stays with the 8259s.
- */
-#define CMDLINE_DEFAULT	"console=ttyS0 panic=-1 pci=noearly"
 
 static const char exit_statuses[] =
 	"Exit status:\n"
@@ -44,7 +34,9 @@ static const char exit_statuses[] =
 	"  4    the kernel, initramfs or image cannot be used\n"
 	"  5    the guest reset the machine (reboot)\n"
 	"  6    the guest triple-faulted\n"
-	"  128+N  signal N: 130 for Ctrl-C (SIGINT), 143 for SIGTERM\n";
+	"  128+N  signal N: 130 for Ctrl-C (SIGINT), 143 for SIGTERM\n"
+	"  odd    with --debug-exit, the guest wrote V to port 0xf4:\n"
+	"         (V << 1) | 1\n";
 
 static void usage(FILE *f)
 {
@@ -73,30 +65,38 @@ static void run_usage(FILE *f)
 	      "       mvm run [OPTIONS] IMAGE\n"
 	      "\n"
 	      "Boot a Linux bzImage (Debian's vmlinuz will do) with an optional\n"
-	      "initramfs, or run IMAGE: an x86-64 ELF executable, entered in\n"
-	      "64-bit mode at its entry point with the first 4 GiB identity-\n"
-	      "mapped, or else a flat binary, entered in real mode at 1000:0000.\n"
+	      "initramfs, or a Multiboot kernel (as QEMU's -kernel takes it)\n"
+	      "with optional modules, or run IMAGE: an x86-64 ELF executable,\n"
+	      "entered in 64-bit mode at its entry point with the first 4 GiB\n"
+	      "identity-mapped, or else a flat binary, entered in real mode at\n"
+	      "1000:0000.\n"
 	      "The guest's serial port (COM1, ttyS0) is this terminal, in raw\n"
 	      "mode while the guest runs, or standard input and output when\n"
 	      "they are not a terminal.  Ctrl-C ends the launcher.\n"
 	      "\n"
 	      "Options:\n"
-	      "  -k, --kernel FILE   the Linux kernel (bzImage) to boot\n"
-	      "  -i, --initrd FILE   the initramfs to give it\n"
-	      "  -p, --params TEXT   the kernel command line; default:\n"
+	      "  -k, --kernel FILE   the kernel to boot: a Linux bzImage, or else\n"
+	      "                      a Multiboot kernel\n"
+	      "  -i, --initrd FILE   the initramfs to give Linux; for Multiboot,\n"
+	      "                      its modules: \"FILE[ ARGS][,FILE[ ARGS]...]\"\n"
+	      "  -p, --params TEXT   the kernel command line; default for Linux:\n"
 	      "                      \"" CMDLINE_DEFAULT "\"\n"
 	      "  -m, --mem SIZE      guest memory: a number with K, M or G, or\n"
 	      "                      MiB without a suffix; default 256M, at\n"
 	      "                      least 2M, at most 3G\n"
 	      "  -c, --cpus N        vCPUs; 1 is the only value for now (there is\n"
 	      "                      no local APIC to start others)\n"
+	      "      --debug-exit    QEMU's isa-debug-exit at port 0xf4: a write\n"
+	      "                      of V ends mvm with status (V << 1) | 1\n"
 	      "      --debug-exits   list accesses to ports and addresses no\n"
 	      "                      device claims, and count exits at the end\n"
 	      "  -h, --help          print this text\n"
 	      "\n"
 	      "The machine: 8250/16550A UART at 0x3f8 (IRQ 4), i8259 PIC pair,\n"
 	      "i8254 PIT (IRQ 0), CMOS RTC, ACPI tables with a PM1 block for\n"
-	      "power-off, i8042 reset line, PCI configuration with no devices.\n"
+	      "power-off, i8042 reset line, PCI configuration with no devices,\n"
+	      "QEMU's fw_cfg (ports 0x510-0x511: CPU count, RAM size, command\n"
+	      "line).\n"
 	      "Documentation/mvm/launcher.rst describes it.\n"
 	      "\n", f);
 	fputs(exit_statuses, f);
@@ -178,13 +178,13 @@ static int cmd_run(int argc, char **argv)
 		{ "mem", required_argument, NULL, 'm' },
 		{ "cpus", required_argument, NULL, 'c' },
 		{ "debug-exits", no_argument, NULL, 'D' },
+		{ "debug-exit", no_argument, NULL, 'E' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct vm_config cfg = {
 		.mem_size = MEM_DEFAULT,
 		.cpus = 1,
-		.cmdline = CMDLINE_DEFAULT,
 	};
 	char *end;
 	long n;
@@ -229,6 +229,9 @@ static int cmd_run(int argc, char **argv)
 		case 'D':
 			debug_exits = true;
 			break;
+		case 'E':
+			cfg.debug_exit = true;
+			break;
 		case 'h':
 			run_usage(stdout);
 			return 0;
@@ -253,7 +256,7 @@ static int cmd_run(int argc, char **argv)
 		fprintf(stderr, "mvm: run: give either -k KERNEL or an IMAGE; see 'mvm run --help'\n");
 		return EXIT_USAGE;
 	}
-	if (cfg.image && (cfg.initrd || cfg.cmdline != (const char *)CMDLINE_DEFAULT)) {
+	if (cfg.image && (cfg.initrd || cfg.cmdline)) {
 		fprintf(stderr, "mvm: run: -i and -p go with -k KERNEL\n");
 		return EXIT_USAGE;
 	}

@@ -74,7 +74,8 @@ int vm_status(struct vm *vm)
 /* A device asked: the machine stops with the matching status. */
 static void on_request(struct machine *m, enum machine_request req)
 {
-	vm_stop(m->owner, req == REQ_REBOOT ? EXIT_REBOOT : EXIT_POWEROFF);
+	vm_stop(m->owner, req == REQ_REBOOT ? EXIT_REBOOT :
+			  req == REQ_EXIT ? m->exit_status : EXIT_POWEROFF);
 }
 
 /* The i8259's output: vCPU 0 takes the vector (PIC lock held). */
@@ -194,6 +195,8 @@ static int setup_entry(struct vcpu *vcpu, const struct guest_entry *e)
 	regs.rip = e->mode == ENTRY_REAL ? 0 : e->rip;
 	regs.rsp = e->rsp;
 	regs.rsi = e->rsi;
+	regs.rax = e->rax;
+	regs.rbx = e->rbx;
 	regs.rflags = 0x2;
 	return ioctl(vcpu->fd, MVM_SET_REGS, &regs);
 }
@@ -255,7 +258,7 @@ static int post_ports(struct vm *vm, uint16_t port, uint16_t len)
  * The devices, the ports whose writes are posted, the rings' threads;
  * called with every signal blocked, which the threads inherit.
  */
-static int start_devices(struct vm *vm)
+static int start_devices(struct vm *vm, const struct vm_config *cfg)
 {
 	struct machine *m = &vm->machine;
 	unsigned int i;
@@ -269,7 +272,10 @@ static int start_devices(struct vm *vm)
 	m->irq_line = i8259_set_irq;
 	m->irq_ctx = vm->pic;
 	if (!platform_create(m) || !i8254_create(m) ||
-	    !serial_create(m, STDIN_FILENO, STDOUT_FILENO))
+	    !serial_create(m, STDIN_FILENO, STDOUT_FILENO) ||
+	    !fw_cfg_create(m, vm->gm.size, vm->nr_vcpus,
+			   cfg->cmdline ? cfg->cmdline : "") ||
+	    (cfg->debug_exit && !debug_exit_create(m)))
 		return -1;
 	if (post_ports(vm, SERIAL_COM1, 1) || post_ports(vm, PORT_POST, 1))
 		return -1;
@@ -311,8 +317,8 @@ int vm_run(const struct vm_config *cfg)
 	acpi_build(vm->gm.mem);
 	memset(&entry, 0, sizeof(entry));
 	if (cfg->kernel)
-		ret = load_bzimage(&vm->gm, cfg->kernel, cfg->initrd,
-				   cfg->cmdline, &entry);
+		ret = load_kernel(&vm->gm, cfg->kernel, cfg->initrd,
+				  cfg->cmdline, &entry);
 	else
 		ret = load_elf_or_flat(&vm->gm, cfg->image, &entry);
 	if (ret)
@@ -342,7 +348,7 @@ int vm_run(const struct vm_config *cfg)
 	signal(SIGPIPE, SIG_IGN);
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
-	if (start_devices(vm)) {
+	if (start_devices(vm, cfg)) {
 		fprintf(stderr, "mvm: cannot set up the devices: %s\n",
 			strerror(errno));
 		return EXIT_ERROR;

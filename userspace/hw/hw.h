@@ -7,6 +7,7 @@
  * serial.c    the 16550A on 0x3f8 and the terminal behind it
  * platform.c  CMOS RTC, port 0x80, PCI configuration, i8042 reset, the
  *             ACPI PM1 registers and PM timer
+ * qemu.c      QEMU's fw_cfg and isa-debug-exit, for test kernels
  *
  * Each *_create() registers its device and its ranges on @m and returns
  * the device, or NULL with errno set.
@@ -63,5 +64,17 @@ struct device *serial_create(struct machine *m, int in_fd, int out_fd);
 #define ACPI_SLP_TYP_S5	5	/* what _S5 tells the guest to write */
 
 struct device *platform_create(struct machine *m);
+
+/* --- qemu.c ------------------------------------------------------------- */
+
+#define FW_CFG_PORT_SEL		0x510
+#define FW_CFG_PORT_DATA	0x511
+#define DEBUG_EXIT_PORT		0xf4
+
+/* fw_cfg's items: what the machine has, and the kernel's command line. */
+struct device *fw_cfg_create(struct machine *m, uint64_t ram_size,
+			     uint16_t cpus, const char *cmdline);
+/* isa-debug-exit at 0xf4-0xf7: a write of V ends with (V << 1) | 1. */
+struct device *debug_exit_create(struct machine *m);
 
 #endif /* MVM_HW_H */

@@ -28,6 +28,7 @@
 #define BP_ACPI_RSDP	0x070
 #define BP_E820_ENTRIES	0x1e8
 #define BP_SETUP_SECTS	0x1f1
+#define BP_SYSSIZE	0x1f4
 #define BP_VID_MODE	0x1fa
 #define BP_BOOT_FLAG	0x1fe
 #define BP_JUMP		0x200
@@ -41,6 +42,8 @@
 #define BP_CMDLINE_PTR	0x228
 #define BP_INITRD_MAX	0x22c
 #define BP_CMDLINE_SIZE	0x238
+#define BP_PAYLOAD_OFFSET 0x248
+#define BP_PAYLOAD_LENGTH 0x24c
 #define BP_PREF_ADDRESS	0x258
 #define BP_INIT_SIZE	0x260
 #define BP_E820_TABLE	0x2d0
@@ -89,23 +92,21 @@ static uint64_t tsc_khz(void)
 	return (c1 - c0) * 1000000ULL / (t1 - t0);
 }
 
-int load_bzimage(struct guest_mem *gm, const char *kernel, const char *initrd,
-		 const char *cmdline, struct guest_entry *entry)
+int load_bzimage(struct guest_mem *gm, const char *kernel, const uint8_t *img,
+		 size_t img_len, const char *initrd, const char *cmdline,
+		 struct guest_entry *entry)
 {
-	uint8_t *img, *rd = NULL, *bp = gm->mem + ZERO_PAGE;
-	size_t img_len, rd_len = 0, setup_len, hdr_end, cmd_len;
+	uint8_t *rd = NULL, *bp = gm->mem + ZERO_PAGE;
+	size_t rd_len = 0, setup_len, hdr_end, cmd_len;
 	uint64_t pref, init_size, need, rd_addr = 0, rd_max;
 	uint16_t version;
 	unsigned int setup_sects;
 	int ret = EXIT_BAD_IMAGE;
 	char tsc[64] = "";
 
-	img = read_file("kernel", kernel, &img_len);
-	if (!img)
-		return EXIT_BAD_IMAGE;
 	if (img_len < 0x400 || rd16(img, BP_BOOT_FLAG) != 0xaa55 ||
 	    memcmp(img + BP_HEADER, "HdrS", 4)) {
-		fprintf(stderr, "mvm: kernel %s: not a bzImage (no Linux boot header)\n",
+		fprintf(stderr, "mvm: kernel %s: neither a bzImage (no Linux boot header) nor Multiboot\n",
 			kernel);
 		goto out;
 	}
@@ -118,7 +119,16 @@ int load_bzimage(struct guest_mem *gm, const char *kernel, const char *initrd,
 	setup_sects = img[BP_SETUP_SECTS] ? img[BP_SETUP_SECTS] : 4;
 	setup_len = (setup_sects + 1) * 512;
 	hdr_end = BP_HEADER + img[BP_JUMP + 1];
-	if (setup_len >= img_len || hdr_end > 0x1000 || hdr_end > setup_len) {
+	/*
+	 * The protected-mode part is syssize 16-byte units, and the
+	 * compressed kernel in it lies at payload_offset (protocol 2.08): a
+	 * file cut short anywhere is refused here, not by a guest that
+	 * decompresses garbage and triple-faults.
+	 */
+	if (setup_len >= img_len || hdr_end > 0x1000 || hdr_end > setup_len ||
+	    (uint64_t)rd32(img, BP_SYSSIZE) * 16 > img_len - setup_len ||
+	    (uint64_t)rd32(img, BP_PAYLOAD_OFFSET) +
+	    rd32(img, BP_PAYLOAD_LENGTH) > img_len - setup_len) {
 		fprintf(stderr, "mvm: kernel %s: truncated or corrupt bzImage\n",
 			kernel);
 		goto out;
@@ -197,7 +207,6 @@ int load_bzimage(struct guest_mem *gm, const char *kernel, const char *initrd,
 	ret = 0;
 out:
 	free(rd);
-	free(img);
 	return ret;
 }
 

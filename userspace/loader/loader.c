@@ -4,8 +4,9 @@
  * loaders share.
  *
  * An image is an ELF64 executable (elf.c) or else a flat binary, entered
- * in real mode at 1000:0000 (physical 0x10000).  A Linux kernel is a
- * bzImage (bzimage.c).
+ * in real mode at 1000:0000 (physical 0x10000).  A kernel (-k) is a
+ * Linux bzImage (bzimage.c), or else a Multiboot kernel (multiboot.c), as
+ * QEMU's -kernel takes them.
  */
 #define _GNU_SOURCE
 #include <elf.h>
@@ -93,6 +94,27 @@ void build_page_tables(uint8_t *mem)
 		pdpt[i] = (PD_ADDR + i * 0x1000) | PTE_P | PTE_RW;
 	for (i = 0; i < 4 * 512; i++)
 		pd[i] = (i << 21) | PTE_P | PTE_RW | PTE_PS;
+}
+
+int load_kernel(struct guest_mem *gm, const char *kernel, const char *initrd,
+		const char *cmdline, struct guest_entry *entry)
+{
+	uint8_t *img;
+	size_t len;
+	int ret;
+
+	img = read_file("kernel", kernel, &len);
+	if (!img)
+		return EXIT_BAD_IMAGE;
+	if ((len < 0x206 || memcmp(img + 0x202, "HdrS", 4)) &&
+	    is_multiboot(img, len))
+		ret = load_multiboot(gm, kernel, img, len,
+				     cmdline ? cmdline : "", initrd, entry);
+	else
+		ret = load_bzimage(gm, kernel, img, len, initrd,
+				   cmdline ? cmdline : CMDLINE_DEFAULT, entry);
+	free(img);
+	return ret;
 }
 
 int load_elf_or_flat(struct guest_mem *gm, const char *path,

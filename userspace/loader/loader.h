@@ -6,15 +6,18 @@
  *             choice between ELF64 and a flat binary
  * bzimage.c   the Linux boot protocol
  * elf.c       ELF64 executables
+ * multiboot.c Multiboot kernels (ELF32, or the header's addresses)
  * acpi.c      the ACPI tables: RSDP, XSDT, FADT, FACS, DSDT with _S5
  *
  * Guest-physical layout below 1 MiB: GDT at 0x500, the long-mode page
  * tables at 0x1000-0x6fff, boot_params at 0x7000, the command line at
- * 0x20000, ACPI tables at 0xe0000 (acpi.c).
+ * 0x20000, ACPI tables at 0xe0000 (acpi.c); for a Multiboot kernel its
+ * boot information at 0x8000-0xffff instead of boot_params.
  */
 #ifndef MVM_LOADER_H
 #define MVM_LOADER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -22,6 +25,7 @@
 struct guest_entry {
 	int mode;		/* ENTRY_* */
 	uint64_t rip, rsp, rsi;
+	uint64_t rax, rbx;	/* Multiboot's magic and boot information */
 	uint64_t gdt, cr3;	/* guest-physical tables the loader built */
 };
 
@@ -36,9 +40,17 @@ struct guest_mem {
 	uint64_t size;
 };
 
-/* Each returns 0, or prints one line and returns EXIT_BAD_IMAGE. */
-int load_bzimage(struct guest_mem *gm, const char *kernel, const char *initrd,
-		 const char *cmdline, struct guest_entry *entry);
+/*
+ * Each returns 0, or prints one line and returns an exit status:
+ * EXIT_BAD_IMAGE for a file that cannot be used, EXIT_USAGE for one that
+ * does not fit the machine or its options.
+ *
+ * load_kernel: -k KERNEL, a bzImage or else a Multiboot kernel, with -i
+ * (an initramfs, or Multiboot modules) and -p (the command line; NULL
+ * for the default of each).
+ */
+int load_kernel(struct guest_mem *gm, const char *kernel, const char *initrd,
+		const char *cmdline, struct guest_entry *entry);
 int load_elf_or_flat(struct guest_mem *gm, const char *path,
 		     struct guest_entry *entry);
 
@@ -104,6 +116,15 @@ static inline void wr64(uint8_t *p, unsigned int off, uint64_t v)
 uint8_t *read_file(const char *what, const char *path, size_t *len);
 void build_gdt(uint8_t *mem);
 void build_page_tables(uint8_t *mem);
+/* bzimage.c: @img, @img_len bytes, is the file @kernel. */
+int load_bzimage(struct guest_mem *gm, const char *kernel, const uint8_t *img,
+		 size_t img_len, const char *initrd, const char *cmdline,
+		 struct guest_entry *entry);
+/* multiboot.c: whether @img has a valid Multiboot header. */
+bool is_multiboot(const uint8_t *img, size_t len);
+int load_multiboot(struct guest_mem *gm, const char *path, const uint8_t *img,
+		   size_t len, const char *cmdline, const char *modules,
+		   struct guest_entry *entry);
 /* elf.c: @img, @len bytes, is an ELF file. */
 int load_elf(struct guest_mem *gm, const char *path, const uint8_t *img,
 	     size_t len, struct guest_entry *entry);
