@@ -51,6 +51,8 @@ void machine_reset(struct machine *m)
 	struct device *dev;
 
 	for (dev = m->devices; dev; dev = dev->next) {
+		if (!dev->ops->reset)
+			continue;
 		pthread_mutex_lock(&dev->lock);
 		dev->ops->reset(dev);
 		pthread_mutex_unlock(&dev->lock);
@@ -230,7 +232,8 @@ int device_save(struct device *dev, struct state_buf *b)
 	save_u32(b, 0);		/* length and hash, filled in below */
 	save_u32(b, 0);
 	pthread_mutex_lock(&dev->lock);
-	dev->ops->save(dev, b);
+	if (dev->ops->save)
+		dev->ops->save(dev, b);
 	pthread_mutex_unlock(&dev->lock);
 	if (b->error)
 		return -ENOMEM;
@@ -260,10 +263,10 @@ int device_load(struct device *dev, struct state_buf *b)
 		return -EINVAL;
 	b->end = b->pos + len;
 	pthread_mutex_lock(&dev->lock);
-	ret = dev->ops->load(dev, b);
+	ret = dev->ops->load ? dev->ops->load(dev, b) : 0;
 	if (!ret && (b->error || b->pos != b->end))
 		ret = -EINVAL;
-	if (ret)
+	if (ret && dev->ops->reset)
 		dev->ops->reset(dev);
 	pthread_mutex_unlock(&dev->lock);
 	b->pos = b->end;

@@ -31,6 +31,7 @@ struct state_buf;
 #define container_of(p, type, member) \
 	((type *)((char *)(p) - offsetof(type, member)))
 
+/* reset, save and load are NULL for a device that has no state. */
 struct device_ops {
 	const char *name;
 	/* Power-on state, as the firmware would leave it. */

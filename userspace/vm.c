@@ -316,11 +316,8 @@ int vm_run(const struct vm_config *cfg)
 		return ret;
 	acpi_build(vm->gm.mem);
 	memset(&entry, 0, sizeof(entry));
-	if (cfg->kernel)
-		ret = load_kernel(&vm->gm, cfg->kernel, cfg->initrd,
-				  cfg->cmdline, &entry);
-	else
-		ret = load_elf_or_flat(&vm->gm, cfg->image, &entry);
+	ret = load_guest(&vm->gm, cfg->kernel, cfg->image, cfg->initrd,
+			 cfg->cmdline, &entry);
 	if (ret)
 		return ret;
 	ret = set_memory(vm);

@@ -51,7 +51,7 @@ struct fw_cfg {
 static void fw_cfg_io(struct vcpu *vcpu, uint64_t port, void *data,
 		      uint32_t len, bool write, void *opaque)
 {
-	struct fw_cfg *fc = opaque;
+	struct fw_cfg *fc = container_of(opaque, struct fw_cfg, dev);
 	uint8_t *out = data;
 	unsigned int i;
 	uint16_t key;
@@ -137,6 +137,22 @@ static const struct device_ops fw_cfg_ops = {
 	.load = fw_cfg_load,
 };
 
+/* Registers @dev and claims its one port range: @dev, or NULL (errno). */
+static struct device *claim(struct machine *m, struct device *dev,
+			    const struct device_ops *ops, uint16_t base,
+			    uint16_t len, bus_fn fn)
+{
+	int ret;
+
+	device_register(m, dev, ops);
+	ret = bus_register(&m->bus, BUS_PIO, base, len, dev, fn, dev);
+	if (ret) {
+		errno = -ret;
+		return NULL;
+	}
+	return dev;
+}
+
 struct device *fw_cfg_create(struct machine *m, uint64_t ram_size,
 			     uint16_t cpus, const char *cmdline)
 {
@@ -145,7 +161,6 @@ struct device *fw_cfg_create(struct machine *m, uint64_t ram_size,
 	uint32_t dir = 0;		/* big-endian count of files: none */
 	uint16_t one = 1;
 	uint8_t uuid[16] = { 0 };
-	int ret;
 
 	if (!fc)
 		return NULL;
@@ -160,15 +175,8 @@ struct device *fw_cfg_create(struct machine *m, uint64_t ram_size,
 	    fw_cfg_add(fc, FW_CFG_CMDLINE_DATA, cmdline, cmd_len) ||
 	    fw_cfg_add(fc, FW_CFG_FILE_DIR, &dir, 4))
 		goto fail;
-	device_register(m, &fc->dev, &fw_cfg_ops);
 	/* The selector is 16 bits wide at 0x510, so it covers the data port. */
-	ret = bus_register(&m->bus, BUS_PIO, FW_CFG_PORT_SEL, 2, &fc->dev,
-			   fw_cfg_io, fc);
-	if (ret) {
-		errno = -ret;
-		return NULL;
-	}
-	return &fc->dev;
+	return claim(m, &fc->dev, &fw_cfg_ops, FW_CFG_PORT_SEL, 2, fw_cfg_io);
 fail:
 	while (fc->nr_items)
 		free(fc->items[--fc->nr_items].data);
@@ -186,7 +194,7 @@ struct debug_exit {
 static void debug_exit_io(struct vcpu *vcpu, uint64_t port, void *data,
 			  uint32_t len, bool write, void *opaque)
 {
-	struct debug_exit *de = opaque;
+	struct device *dev = opaque;
 
 	(void)vcpu;
 	(void)port;
@@ -194,49 +202,21 @@ static void debug_exit_io(struct vcpu *vcpu, uint64_t port, void *data,
 		memset(data, 0xff, len);
 		return;
 	}
-	machine_request_exit(de->dev.machine,
+	machine_request_exit(dev->machine,
 			     (int)(((bus_get(data, len) << 1) | 1) & 0xff));
-}
-
-static void debug_exit_reset(struct device *dev)
-{
-	(void)dev;
-}
-
-static void debug_exit_save(struct device *dev, struct state_buf *b)
-{
-	(void)dev;
-	(void)b;
-}
-
-static int debug_exit_load(struct device *dev, struct state_buf *b)
-{
-	(void)dev;
-	(void)b;
-	return 0;
 }
 
 static const struct device_ops debug_exit_ops = {
 	.name = "isa-debug-exit",
-	.version = 1,
-	.reset = debug_exit_reset,
-	.save = debug_exit_save,
-	.load = debug_exit_load,
+	.version = 1,		/* no state */
 };
 
 struct device *debug_exit_create(struct machine *m)
 {
 	struct debug_exit *de = calloc(1, sizeof(*de));
-	int ret;
 
 	if (!de)
 		return NULL;
-	device_register(m, &de->dev, &debug_exit_ops);
-	ret = bus_register(&m->bus, BUS_PIO, DEBUG_EXIT_PORT, 4, &de->dev,
-			   debug_exit_io, de);
-	if (ret) {
-		errno = -ret;
-		return NULL;
-	}
-	return &de->dev;
+	return claim(m, &de->dev, &debug_exit_ops, DEBUG_EXIT_PORT, 4,
+		     debug_exit_io);
 }

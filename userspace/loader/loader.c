@@ -96,52 +96,45 @@ void build_page_tables(uint8_t *mem)
 		pd[i] = (i << 21) | PTE_P | PTE_RW | PTE_PS;
 }
 
-int load_kernel(struct guest_mem *gm, const char *kernel, const char *initrd,
-		const char *cmdline, struct guest_entry *entry)
+static int load_elf_or_flat(struct guest_mem *gm, const char *path,
+			    const uint8_t *img, size_t len,
+			    struct guest_entry *entry)
 {
-	uint8_t *img;
-	size_t len;
-	int ret;
-
-	img = read_file("kernel", kernel, &len);
-	if (!img)
-		return EXIT_BAD_IMAGE;
-	if ((len < 0x206 || memcmp(img + 0x202, "HdrS", 4)) &&
-	    is_multiboot(img, len))
-		ret = load_multiboot(gm, kernel, img, len,
-				     cmdline ? cmdline : "", initrd, entry);
-	else
-		ret = load_bzimage(gm, kernel, img, len, initrd,
-				   cmdline ? cmdline : CMDLINE_DEFAULT, entry);
-	free(img);
-	return ret;
-}
-
-int load_elf_or_flat(struct guest_mem *gm, const char *path,
-		     struct guest_entry *entry)
-{
-	uint8_t *img;
-	size_t len;
-	int ret;
-
-	img = read_file("image", path, &len);
-	if (!img)
-		return EXIT_BAD_IMAGE;
-	if (len >= SELFMAG && !memcmp(img, ELFMAG, SELFMAG)) {
-		ret = load_elf(gm, path, img, len, entry);
-		free(img);
-		return ret;
-	}
+	if (len >= SELFMAG && !memcmp(img, ELFMAG, SELFMAG))
+		return load_elf(gm, path, img, len, entry);
 	if (len > FLAT_MAX) {
 		fprintf(stderr, "mvm: %s: a flat binary is at most %lu KiB (it runs in real mode at 0x%lx)\n",
 			path, FLAT_MAX / 1024, FLAT_ADDR);
-		free(img);
 		return EXIT_BAD_IMAGE;
 	}
 	memcpy(gm->mem + FLAT_ADDR, img, len);
-	free(img);
 	entry->mode = ENTRY_REAL;
 	entry->rip = FLAT_ADDR;
 	entry->rsp = 0xfff0;
 	return 0;
+}
+
+int load_guest(struct guest_mem *gm, const char *kernel, const char *image,
+	       const char *initrd, const char *cmdline,
+	       struct guest_entry *entry)
+{
+	const char *path = kernel ? kernel : image;
+	uint8_t *img;
+	size_t len;
+	int ret;
+
+	img = read_file(kernel ? "kernel" : "image", path, &len);
+	if (!img)
+		return EXIT_BAD_IMAGE;
+	if (!kernel)
+		ret = load_elf_or_flat(gm, path, img, len, entry);
+	else if ((len < 0x206 || memcmp(img + 0x202, "HdrS", 4)) &&
+		 is_multiboot(img, len))
+		ret = load_multiboot(gm, path, img, len,
+				     cmdline ? cmdline : "", initrd, entry);
+	else
+		ret = load_bzimage(gm, path, img, len, initrd,
+				   cmdline ? cmdline : CMDLINE_DEFAULT, entry);
+	free(img);
+	return ret;
 }

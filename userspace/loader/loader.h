@@ -41,18 +41,16 @@ struct guest_mem {
 };
 
 /*
- * Each returns 0, or prints one line and returns an exit status:
- * EXIT_BAD_IMAGE for a file that cannot be used, EXIT_USAGE for one that
- * does not fit the machine or its options.
- *
- * load_kernel: -k KERNEL, a bzImage or else a Multiboot kernel, with -i
- * (an initramfs, or Multiboot modules) and -p (the command line; NULL
- * for the default of each).
+ * Puts -k @kernel (a bzImage, or else a Multiboot kernel, with @initrd as
+ * its initramfs or its modules) or else @image (ELF64, or else a flat
+ * binary) into @gm.  @cmdline is -p, NULL for the kernel's default.
+ * Returns 0, or prints one line and returns an exit status: EXIT_BAD_IMAGE
+ * for a file that cannot be used, EXIT_USAGE for one that does not fit
+ * the machine or its options.  The loaders below return the same.
  */
-int load_kernel(struct guest_mem *gm, const char *kernel, const char *initrd,
-		const char *cmdline, struct guest_entry *entry);
-int load_elf_or_flat(struct guest_mem *gm, const char *path,
-		     struct guest_entry *entry);
+int load_guest(struct guest_mem *gm, const char *kernel, const char *image,
+	       const char *initrd, const char *cmdline,
+	       struct guest_entry *entry);
 
 #define ACPI_TABLES	0xe0000UL	/* the BIOS area Linux scans for RSDP */
 #define ACPI_TABLES_END	0x100000UL
