@@ -85,7 +85,19 @@ $(BUILD)/selftests/device_test: selftests/device_test.c $(DEVICES) \
 # fails the test.
 UNITFLAGS := -std=c11 -O1 -g -Wall -Wextra -Werror -Iuapi \
 	     -fsanitize=address,undefined -fno-sanitize-recover=all
-UNIT      := decode_test paging_test
+UNIT      := decode_test paging_test loader_test
+
+# The launcher's loaders, fed the Multiboot test kernel and mutants of it,
+# of a bzImage and of an ELF64.
+$(BUILD)/unit/loader_test: selftests/unit/loader_test.c \
+			   $(wildcard userspace/loader/*.c) userspace/device.c \
+			   userspace/bus.c $(LAUNCHERH) $(MBGUEST) \
+			   selftests/lib/ktap.c selftests/lib/ktap.h
+	@mkdir -p $(@D)
+	$(CC) $(UNITFLAGS) -pthread -Iselftests -Iuserspace \
+		-DMB_GUEST='"$(MBGUEST)"' -o $@ $< \
+		$(wildcard userspace/loader/*.c) userspace/device.c \
+		userspace/bus.c selftests/lib/ktap.c
 
 unit: $(UNIT:%=$(BUILD)/unit/%)
 	@set -e; for t in $^; do $$t; done

@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE
 #include <elf.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -18,39 +19,49 @@ int load_elf(struct guest_mem *gm, const char *path, const uint8_t *img,
 		    size_t len, struct guest_entry *entry)
 {
 	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)img;
-	const Elf64_Phdr *ph;
+	Elf64_Phdr ph;
 	unsigned int i, loaded = 0;
+	bool entry_loaded = false;
 
 	if (len < sizeof(*eh) || eh->e_ident[EI_CLASS] != ELFCLASS64 ||
 	    eh->e_machine != EM_X86_64 || eh->e_type != ET_EXEC ||
-	    eh->e_phentsize != sizeof(*ph) || eh->e_phoff > len ||
-	    (len - eh->e_phoff) / sizeof(*ph) < eh->e_phnum) {
+	    eh->e_phentsize != sizeof(ph) || eh->e_phoff > len ||
+	    (len - eh->e_phoff) / sizeof(ph) < eh->e_phnum) {
 		fprintf(stderr, "mvm: %s: not an x86-64 ELF executable\n", path);
 		return EXIT_BAD_IMAGE;
 	}
-	ph = (const Elf64_Phdr *)(img + eh->e_phoff);
 	for (i = 0; i < eh->e_phnum; i++) {
-		if (ph[i].p_type != PT_LOAD)
+		/* e_phoff need not be aligned: a copy, not a cast. */
+		memcpy(&ph, img + eh->e_phoff + i * sizeof(ph), sizeof(ph));
+		if (ph.p_type != PT_LOAD)
 			continue;
-		if (ph[i].p_filesz > ph[i].p_memsz ||
-		    ph[i].p_offset > len || len - ph[i].p_offset < ph[i].p_filesz ||
-		    ph[i].p_paddr < ELF_MIN || ph[i].p_paddr > gm->size ||
-		    gm->size - ph[i].p_paddr < ph[i].p_memsz ||
-		    (ph[i].p_paddr < ACPI_TABLES_END &&
-		     ph[i].p_paddr + ph[i].p_memsz > ACPI_TABLES)) {
+		if (ph.p_filesz > ph.p_memsz ||
+		    ph.p_offset > len || len - ph.p_offset < ph.p_filesz ||
+		    ph.p_paddr < ELF_MIN || ph.p_paddr > gm->size ||
+		    gm->size - ph.p_paddr < ph.p_memsz ||
+		    (ph.p_paddr < ACPI_TABLES_END &&
+		     ph.p_paddr + ph.p_memsz > ACPI_TABLES)) {
 			fprintf(stderr, "mvm: %s: segment %u (%#llx, %llu bytes) does not fit in guest memory\n",
-				path, i, (unsigned long long)ph[i].p_paddr,
-				(unsigned long long)ph[i].p_memsz);
+				path, i, (unsigned long long)ph.p_paddr,
+				(unsigned long long)ph.p_memsz);
 			return EXIT_BAD_IMAGE;
 		}
-		memcpy(gm->mem + ph[i].p_paddr, img + ph[i].p_offset,
-		       ph[i].p_filesz);
-		memset(gm->mem + ph[i].p_paddr + ph[i].p_filesz, 0,
-		       ph[i].p_memsz - ph[i].p_filesz);
+		memcpy(gm->mem + ph.p_paddr, img + ph.p_offset,
+		       ph.p_filesz);
+		memset(gm->mem + ph.p_paddr + ph.p_filesz, 0,
+		       ph.p_memsz - ph.p_filesz);
 		loaded++;
+		entry_loaded |= eh->e_entry >= ph.p_paddr &&
+				eh->e_entry - ph.p_paddr < ph.p_memsz;
 	}
 	if (!loaded) {
 		fprintf(stderr, "mvm: %s: no loadable segment\n", path);
+		return EXIT_BAD_IMAGE;
+	}
+	/* The first 4 GiB are identity-mapped: virtual is physical. */
+	if (!entry_loaded) {
+		fprintf(stderr, "mvm: %s: entry point %#llx is in no loaded segment\n",
+			path, (unsigned long long)eh->e_entry);
 		return EXIT_BAD_IMAGE;
 	}
 	build_gdt(gm->mem);
