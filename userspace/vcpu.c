@@ -143,12 +143,14 @@ static void dump_state(struct vcpu *vcpu)
 	if (ioctl(vcpu->fd, MVM_GET_REGS, &r) ||
 	    ioctl(vcpu->fd, MVM_GET_SREGS, &sr))
 		return;
-	fprintf(stderr, "mvm: rip %#llx rsp %#llx rflags %#llx cs %#x cr0 %#llx cr2 %#llx cr3 %#llx cr4 %#llx efer %#llx\r\n",
+	fprintf(stderr, "mvm: rip %#llx rsp %#llx rflags %#llx cs %#x ss %#x cr0 %#llx cr2 %#llx cr3 %#llx cr4 %#llx efer %#llx idt %#llx/%#x gdt %#llx/%#x tr %#x\r\n",
 		(unsigned long long)r.rip, (unsigned long long)r.rsp,
-		(unsigned long long)r.rflags, sr.cs.selector,
+		(unsigned long long)r.rflags, sr.cs.selector, sr.ss.selector,
 		(unsigned long long)sr.cr0, (unsigned long long)sr.cr2,
 		(unsigned long long)sr.cr3, (unsigned long long)sr.cr4,
-		(unsigned long long)sr.efer);
+		(unsigned long long)sr.efer, (unsigned long long)sr.idt.base,
+		sr.idt.limit, (unsigned long long)sr.gdt.base, sr.gdt.limit,
+		sr.tr.selector);
 }
 
 /* One exit.  Returns an exit status, or -1 to go on. */
@@ -170,6 +172,8 @@ static int handle_exit(struct vcpu *vcpu)
 	case MVM_EXIT_SHUTDOWN:
 		fprintf(stderr, "mvm: the guest shut down (triple fault) at rip %#llx\r\n",
 			(unsigned long long)run->rip);
+		if (debug_exits)
+			dump_state(vcpu);
 		return EXIT_TRIPLE_FAULT;
 	case MVM_EXIT_FAIL_ENTRY:
 		fprintf(stderr, "mvm: the CPU refused the guest state: reason %#llx, info %#llx %#llx\r\n",
