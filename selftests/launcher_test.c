@@ -310,7 +310,10 @@ static int run_bad_options_exit_2(void)
 	CHECK_RUN_ERROR("run -m lots -k k", 2, "bad memory size 'lots'");
 	CHECK_RUN_ERROR("run -m 12Q -k k", 2, "bad memory size");
 	CHECK_RUN_ERROR("run -m 1M -k k", 2, "out of range");
-	CHECK_RUN_ERROR("run -m 64G -k k", 2, "out of range");
+	CHECK_RUN_ERROR("run -m 2T -k k", 2, "out of range");
+	/* 2^34 + 1 GiB: once taken for 1 GiB, the product wrapped. */
+	CHECK_RUN_ERROR("run -m 17179869185G -k k", 2, "out of range");
+	CHECK_RUN_ERROR("run -m 99999999999999999999 -k k", 2, "bad memory size");
 	CHECK_RUN_ERROR("run --cpus 2 -k k", 2, "only 1 vCPU");
 	CHECK_RUN_ERROR("run --cpus x -k k", 2, "only 1 vCPU");
 	CHECK_RUN_ERROR("run -p quiet img", 2, "-i and -p go with -k");

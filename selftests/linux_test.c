@@ -52,7 +52,8 @@ static double now_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static int guest_start(struct guest *g, const char *params)
+static int guest_start_mem(struct guest *g, const char *params,
+			   const char *mem)
 {
 	int in[2], out[2];
 
@@ -69,7 +70,7 @@ static int guest_start(struct guest *g, const char *params)
 		dup2(out[1], 1);
 		dup2(out[1], 2);
 		execl(launcher(), "mvm", "run", "-k", GUEST_KERNEL, "-i",
-		      GUEST_INITRD, "-m", "256M", "--debug-exits",
+		      GUEST_INITRD, "-m", mem, "--debug-exits",
 		      params ? "-p" : NULL, params, NULL);
 		_exit(127);
 	}
@@ -78,6 +79,11 @@ static int guest_start(struct guest *g, const char *params)
 	g->in = in[1];
 	g->out = out[0];
 	return 0;
+}
+
+static int guest_start(struct guest *g, const char *params)
+{
+	return guest_start_mem(g, params, "256M");
 }
 
 /*
@@ -314,10 +320,72 @@ static int guest_panic_resets_5(void)
 	return KTAP_PASS;
 }
 
+/* MemAvailable of the test VM in MiB, or 0. */
+static unsigned long avail_mib(void)
+{
+	char line[256];
+	unsigned long kb = 0;
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "MemAvailable: %lu kB", &kb) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kb / 1024;
+}
+
+/*
+ * -m past the 3 GiB below the PCI hole: 3 GiB there and 256 MiB from
+ * 4 GiB up, which the guest finds in its e820 map and counts.
+ */
+#define HIGH_MEM	"3328M"
+#define HIGH_MEM_MIB	3328UL
+
+static int boots_with_ram_above_4g(void)
+{
+	unsigned long total_kb = 0;
+	struct guest g;
+	const char *p;
+	int st;
+
+	if (skip_reason())
+		return KTAP_SKIP;
+	/* The slots are pinned: the test VM needs the memory, and some. */
+	if (avail_mib() < HIGH_MEM_MIB + 256)
+		SKIP("the test VM has %lu MiB available, and a %s guest needs %lu (the svm lanes' test VMs have it)",
+		     avail_mib(), HIGH_MEM, HIGH_MEM_MIB + 256);
+	CHECK(!guest_start_mem(&g, "console=ttyS0 panic=-1 pci=noearly quiet",
+			       HIGH_MEM), "start the launcher");
+	GUEST_CHECK(&g, guest_expect(&g, 0, PROMPT, 300), "no shell prompt");
+	GUEST_CHECK(&g, !guest_type(&g, "grep 'System RAM' /proc/iomem; grep MemTotal /proc/meminfo\n"),
+		    "typing into the guest");
+	GUEST_CHECK(&g, guest_expect(&g, 0, "100000000-10fffffff : System RAM", 30),
+		    "no System RAM at 4 GiB in /proc/iomem");
+	GUEST_CHECK(&g, guest_expect(&g, 0, "00100000-bfffffff : System RAM", 30),
+		    "no System RAM up to 3 GiB in /proc/iomem");
+	p = guest_expect(&g, 0, "MemTotal:", 30);
+	/* The line may come in pieces: wait for its end. */
+	GUEST_CHECK(&g, p && guest_expect(&g, p - g.buf, " kB", 30) &&
+		    sscanf(p, "MemTotal: %lu kB", &total_kb) == 1,
+		    "no MemTotal");
+	/* The kernel keeps some, but counts past what fits below 3 GiB. */
+	GUEST_CHECK(&g, total_kb > 3072UL * 1024 &&
+		    total_kb <= HIGH_MEM_MIB * 1024,
+		    "MemTotal %lu kB for a %s guest", total_kb, HIGH_MEM);
+	ktap_diag("a %s guest: MemTotal %lu kB", HIGH_MEM, total_kb);
+	GUEST_CHECK(&g, !guest_type(&g, "exit\n"), "typing exit");
+	st = guest_wait(&g, 60);
+	GUEST_CHECK(&g, st == 0, "launcher exit status %d, want 0", st);
+	guest_stop(&g);
+	return KTAP_PASS;
+}
+
 static const struct ktap_case cases[] = {
 	KTAP_CASE_T(boots_to_shell_and_powers_off, 400),
 	KTAP_CASE_T(quiet_boot_to_init, 300),
 	KTAP_CASE_T(guest_panic_resets_5, 300),
+	KTAP_CASE_T(boots_with_ram_above_4g, 500),
 };
 
 KTAP_MAIN(cases)

@@ -22,7 +22,8 @@
 #define MVM_DEV		"/dev/mvm"
 #define MEM_DEFAULT	(256 * MiB)
 #define MEM_MIN		(2 * MiB)
-#define MEM_MAX		(3 * GiB)	/* below the PCI hole of a PC */
+/* Past 3 GiB, RAM goes on at 4 GiB (vm.c); the module may refuse less. */
+#define MEM_MAX		(1024 * GiB)
 
 static const char exit_statuses[] =
 	"Exit status:\n"
@@ -83,7 +84,7 @@ static void run_usage(FILE *f)
 	      "                      \"" CMDLINE_DEFAULT "\"\n"
 	      "  -m, --mem SIZE      guest memory: a number with K, M or G, or\n"
 	      "                      MiB without a suffix; default 256M, at\n"
-	      "                      least 2M, at most 3G\n"
+	      "                      least 2M; past 3G the rest is above 4G\n"
 	      "  -c, --cpus N        vCPUs; 1 is the only value for now (there is\n"
 	      "                      no local APIC to start others)\n"
 	      "      --debug-exit    QEMU's isa-debug-exit at port 0xf4: a write\n"
@@ -139,34 +140,42 @@ static int cmd_info(int argc, char **argv)
 /* "256M", "1G", "65536K", "128" (MiB); 0 if not a size. */
 static uint64_t parse_size(const char *s)
 {
-	unsigned long long v;
+	unsigned long long v, unit = MiB;
 	char *end;
 
 	errno = 0;
 	if (*s < '0' || *s > '9')
 		return 0;
 	v = strtoull(s, &end, 10);
-	if (errno || v == 0 || v > (1ULL << 40))
+	if (errno || v == 0)
 		return 0;
 	switch (*end) {
 	case 'k': case 'K':
-		v *= KiB;
+		unit = KiB;
 		end++;
 		break;
-	case 'm': case 'M': case '\0':
-		v *= MiB;
-		end += *end != '\0';
+	case 'm': case 'M':
+		end++;
 		break;
 	case 'g': case 'G':
-		v *= GiB;
+		unit = GiB;
 		end++;
+		break;
+	case 't': case 'T':
+		unit = 1024 * GiB;
+		end++;
+		break;
+	case '\0':
 		break;
 	default:
 		return 0;
 	}
 	if (!strcmp(end, "iB") || !strcmp(end, "B"))	/* "256MiB" */
 		end += strlen(end);
-	return *end ? 0 : v;
+	/* Too big to say in bytes is out of range too, not a wrapped size. */
+	if (v > UINT64_MAX / unit)
+		return MEM_MAX + 4 * KiB;
+	return *end ? 0 : v * unit;
 }
 
 static int cmd_run(int argc, char **argv)
@@ -211,7 +220,7 @@ static int cmd_run(int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			if (cfg.mem_size < MEM_MIN || cfg.mem_size > MEM_MAX) {
-				fprintf(stderr, "mvm: run: memory size '%s' out of range (2M to 3G)\n",
+				fprintf(stderr, "mvm: run: memory size '%s' out of range (2M to 1T)\n",
 					optarg);
 				return EXIT_USAGE;
 			}

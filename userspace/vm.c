@@ -213,7 +213,9 @@ static int create_vm(struct vm *vm, const struct vm_config *cfg)
 			" (another hypervisor owns the CPUs)" : "");
 		return EXIT_ERROR;
 	}
-	vm->gm.size = cfg->mem_size;
+	/* RAM below the PCI hole, the rest from 4 GiB up, as on a PC. */
+	vm->gm.size = cfg->mem_size < LOW_RAM_MAX ? cfg->mem_size : LOW_RAM_MAX;
+	vm->gm.high = cfg->mem_size - vm->gm.size;
 	vm->gm.mem = mmap(NULL, cfg->mem_size, PROT_READ | PROT_WRITE,
 			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (vm->gm.mem == MAP_FAILED) {
@@ -226,21 +228,38 @@ static int create_vm(struct vm *vm, const struct vm_config *cfg)
 	return 0;
 }
 
+/* Slot 0 is the RAM below the PCI hole, slot 1 the RAM above 4 GiB. */
 static int set_memory(struct vm *vm)
 {
-	struct mvm_memory_region r = {
-		.slot = 0,
-		.guest_phys_addr = 0,
-		.memory_size = vm->gm.size,
-		.userspace_addr = (uintptr_t)vm->gm.mem,
+	struct mvm_memory_region r[2] = {
+		{
+			.slot = 0,
+			.guest_phys_addr = 0,
+			.memory_size = vm->gm.size,
+			.userspace_addr = (uintptr_t)vm->gm.mem,
+		}, {
+			.slot = 1,
+			.guest_phys_addr = HIGH_RAM_BASE,
+			.memory_size = vm->gm.high,
+			.userspace_addr = (uintptr_t)(vm->gm.mem + vm->gm.size),
+		},
 	};
+	unsigned int i;
 
-	if (!ioctl(vm->fd, MVM_SET_MEMORY_REGION, &r))
-		return 0;
-	fprintf(stderr, "mvm: cannot give the guest %llu MiB: %s%s\n",
-		(unsigned long long)(vm->gm.size / MiB), strerror(errno),
-		errno == ENOMEM ? " (RLIMIT_MEMLOCK?)" : "");
-	return EXIT_ERROR;
+	for (i = 0; i < 2; i++) {
+		if (!r[i].memory_size ||
+		    !ioctl(vm->fd, MVM_SET_MEMORY_REGION, &r[i]))
+			continue;
+		fprintf(stderr, "mvm: cannot give the guest %llu MiB at %#llx: %s%s\n",
+			(unsigned long long)(r[i].memory_size / MiB),
+			(unsigned long long)r[i].guest_phys_addr,
+			strerror(errno), errno == ENOMEM ?
+			" (RLIMIT_MEMLOCK, or the host's memory?)" :
+			errno == EINVAL && i ?
+			" (beyond the guest-physical addresses mvm maps?)" : "");
+		return EXIT_ERROR;
+	}
+	return 0;
 }
 
 static int post_ports(struct vm *vm, uint16_t port, uint16_t len)
@@ -273,7 +292,7 @@ static int start_devices(struct vm *vm, const struct vm_config *cfg)
 	m->irq_ctx = vm->pic;
 	if (!platform_create(m) || !i8254_create(m) ||
 	    !serial_create(m, STDIN_FILENO, STDOUT_FILENO) ||
-	    !fw_cfg_create(m, vm->gm.size, vm->nr_vcpus,
+	    !fw_cfg_create(m, vm->gm.size + vm->gm.high, vm->nr_vcpus,
 			   cfg->cmdline ? cfg->cmdline : "") ||
 	    (cfg->debug_exit && !debug_exit_create(m)))
 		return -1;

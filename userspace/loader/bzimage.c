@@ -193,6 +193,8 @@ int load_bzimage(struct guest_mem *gm, const char *kernel, const uint8_t *img,
 	e820_add(bp, 0, LOW_RAM_END, E820_RAM);
 	e820_add(bp, ACPI_TABLES, ACPI_TABLES_END - ACPI_TABLES, E820_RESERVED);
 	e820_add(bp, KERNEL_ADDR, gm->size - KERNEL_ADDR, E820_RAM);
+	if (gm->high)
+		e820_add(bp, HIGH_RAM_BASE, gm->high, E820_RAM);
 	if (version >= 0x20e)
 		wr64(bp, BP_ACPI_RSDP, ACPI_TABLES);
 

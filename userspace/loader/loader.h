@@ -35,10 +35,19 @@ enum {
 	ENTRY_LONG,		/* 64-bit mode, first 4 GiB identity-mapped */
 };
 
+/*
+ * RAM: @size bytes at guest-physical 0, below the 32-bit PCI hole, which
+ * the loaders use; and @high bytes more at HIGH_RAM_BASE (4 GiB), which
+ * they only describe.  @mem maps both, the high part at @mem + @size.
+ */
 struct guest_mem {
 	uint8_t *mem;
 	uint64_t size;
+	uint64_t high;
 };
+
+#define LOW_RAM_MAX	0xc0000000ULL	/* 3 GiB; the PCI hole above */
+#define HIGH_RAM_BASE	0x100000000ULL
 
 /*
  * Puts -k @kernel (a bzImage, or else a Multiboot kernel, with @initrd as

@@ -62,8 +62,9 @@
  * the other loaders.  Strings are packed after the fixed parts.
  */
 #define MBI_ADDR		0x8000UL
-#define MBI_MMAP_AT		(MBI_ADDR + MBI_SIZE)	/* three 24-byte entries */
-#define MBI_MODS_AT		(MBI_MMAP_AT + 3 * 24)
+#define MBI_MMAP_AT		(MBI_ADDR + MBI_SIZE)	/* 24-byte entries */
+#define MBI_MMAP_MAX		4
+#define MBI_MODS_AT		(MBI_MMAP_AT + MBI_MMAP_MAX * 24)
 #define MBI_MAX_MODS		64
 #define MBI_STRINGS		(MBI_MODS_AT + MBI_MAX_MODS * 16)
 #define MBI_END			0x10000UL
@@ -316,8 +317,8 @@ int load_multiboot(struct guest_mem *gm, const char *path, const uint8_t *img,
 	memset(mbi, 0, MBI_END - MBI_ADDR);
 	flags = MBI_MEMORY | MBI_MMAP | MBI_CMDLINE | MBI_MODS |
 		MBI_LOADER_NAME;
-	/* KiB below 640 KiB, and from 1 MiB to the first hole (4 GiB). */
-	upper = (gm->size < 4 * GiB ? gm->size : 4 * GiB) - KERNEL_ADDR;
+	/* KiB below 640 KiB, and from 1 MiB to the first hole. */
+	upper = gm->size - KERNEL_ADDR;
 	wr32(mbi, MBI_MEM_LOWER, LOW_RAM_END / KiB);
 	wr32(mbi, MBI_MEM_UPPER, upper / KiB);
 	/* The e820 map of the bzImage loader. */
@@ -325,7 +326,9 @@ int load_multiboot(struct guest_mem *gm, const char *path, const uint8_t *img,
 	put_mmap(mem + MBI_MMAP_AT + 24, ACPI_TABLES,
 		 ACPI_TABLES_END - ACPI_TABLES, 2);
 	put_mmap(mem + MBI_MMAP_AT + 48, KERNEL_ADDR, gm->size - KERNEL_ADDR, 1);
-	wr32(mbi, MBI_MMAP_LENGTH, 3 * 24);
+	if (gm->high)
+		put_mmap(mem + MBI_MMAP_AT + 72, HIGH_RAM_BASE, gm->high, 1);
+	wr32(mbi, MBI_MMAP_LENGTH, (gm->high ? 4 : 3) * 24);
 	wr32(mbi, MBI_MMAP_ADDR, MBI_MMAP_AT);
 
 	/* As GRUB and QEMU do: the kernel's file name, then its arguments. */
